@@ -1,0 +1,19 @@
+// The binding layer: the only files that include pybind11. One bind_* per
+// kernel family; module.cpp calls them all.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "../core/tensor.h"
+
+namespace py = pybind11;
+
+namespace tt::bindings {
+
+// Every binding that may take time releases the GIL.
+using release_gil = py::call_guard<py::gil_scoped_release>;
+
+void bind_core(py::module_& m);
+
+}  // namespace tt::bindings

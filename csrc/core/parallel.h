@@ -1,0 +1,43 @@
+// The one threading helper every kernel uses. Work [begin, end) is cut into
+// at most num_threads() contiguous ranges, and only when there is more than
+// `grain` work items, so tiny ops never pay for waking threads.
+// Each output element must be computed by exactly one range: then results
+// are bitwise identical whatever the thread count. Reductions that need a
+// split of their reduced axis use fixed chunk sizes (see kernels/reduce.cpp),
+// never the thread count.
+// `fn` must not throw: validate arguments before the parallel region.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace tt {
+
+int num_threads();            // threads a kernel may use now
+void set_num_threads(int n);  // n <= 0: back to the default (OMP_NUM_THREADS or all cores)
+int default_num_threads();
+
+template <typename F>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
+  const int64_t n = end - begin;
+  if (n <= 0) return;
+  int64_t parts = std::min<int64_t>(num_threads(), (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+#ifdef _OPENMP
+  if (parts > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(int(parts))
+    {
+      const int64_t t = omp_get_thread_num(), p = omp_get_num_threads();
+      const int64_t b = begin + n * t / p, e = begin + n * (t + 1) / p;
+      if (b < e) fn(b, e);
+    }
+    return;
+  }
+#endif
+  (void)parts;
+  fn(begin, end);
+}
+
+}  // namespace tt

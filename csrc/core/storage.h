@@ -1,0 +1,39 @@
+// Note [Storage]: a reference-counted byte buffer. Tensors are views on a
+// Storage (shape, strides, offset); many views may share one. A Storage
+// either owns 64-byte-aligned memory from the caching allocator, or borrows
+// memory owned by someone else (a numpy array) and calls `release` when the
+// last view is gone.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace tt {
+
+constexpr size_t kAlignment = 64;
+
+struct Storage {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  std::function<void()> release;  // set for borrowed memory
+  bool cached = false;            // memory came from the caching allocator
+
+  Storage() = default;
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  static std::shared_ptr<Storage> allocate(size_t nbytes);
+  static std::shared_ptr<Storage> borrow(void* data, size_t nbytes, std::function<void()> release);
+};
+
+// Caching allocator statistics (for tests of the "no allocation per step" promise).
+struct AllocatorStats {
+  int64_t fresh_allocations;  // calls that had to ask the system for memory
+  int64_t cached_bytes;       // bytes held in free lists right now
+};
+AllocatorStats allocator_stats();
+void allocator_empty_cache();
+
+}  // namespace tt

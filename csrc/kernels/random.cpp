@@ -1,0 +1,90 @@
+#include "random.h"
+
+#include <cmath>
+
+#include "../core/iter.h"
+
+namespace tt::kernels {
+namespace {
+
+struct Philox {
+  uint32_t key[2];
+  explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
+
+  // Four independent 32-bit words for counter (idx, sub).
+  void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
+    uint32_t c[4] = {uint32_t(idx), uint32_t(idx >> 32), sub, 0x9E3779B9u};
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; ++round) {
+      uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
+      uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
+      c[0] = n0; c[1] = uint32_t(p1); c[2] = n2; c[3] = uint32_t(p0);
+      k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    for (int i = 0; i < 4; ++i) out[i] = c[i];
+  }
+};
+
+// (0, 1] with 53 random bits, so log() below never sees 0.
+inline double unit(uint32_t hi, uint32_t lo) {
+  return (double((uint64_t(hi) << 21) ^ lo) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
+inline double normal_at(const Philox& g, uint64_t i, uint32_t sub) {
+  uint32_t w[4];
+  g(i, sub, w);
+  return std::sqrt(-2.0 * std::log(unit(w[0], w[1]))) * std::cos(6.283185307179586 * unit(w[2], w[3]));
+}
+
+template <typename T>
+void fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, double a, double b) {
+  const Philox g(seed);
+  T* p = out.data<T>();
+  parallel_for(0, out.numel(), 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const uint64_t idx = offset + uint64_t(i);
+      double v;
+      if (dist == Distribution::uniform) {
+        uint32_t w[4];
+        g(idx, 0, w);
+        if constexpr (std::is_integral<T>::value) {
+          const uint64_t span = uint64_t(int64_t(b) - int64_t(a));
+          v = double(int64_t(a) + int64_t(((uint64_t(w[0]) << 32 | w[1]) % span)));
+        } else {
+          v = a + (b - a) * (unit(w[0], w[1]) - std::ldexp(1.0, -53));  // [a, b)
+        }
+      } else if (dist == Distribution::normal) {
+        v = a + b * normal_at(g, idx, 0);
+      } else {
+        double z = normal_at(g, idx, 0);
+        for (uint32_t sub = 1; std::fabs(z) > 2.0; ++sub) z = normal_at(g, idx, sub);
+        v = a + b * z;
+      }
+      T t = T(v);
+      if constexpr (!std::is_integral<T>::value)  // rounding to float must not reach the open end b
+        if (dist == Distribution::uniform && t >= T(b) && b > a) t = std::nextafter(T(b), T(a));
+      p[i] = t;
+    }
+  });
+}
+
+}  // namespace
+
+void random_fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, double a, double b) {
+  TT_CHECK(out.is_contiguous(), "random: output must be contiguous");
+  switch (out.dtype) {
+    case DType::f32: fill<float>(out, dist, seed, offset, a, b); break;
+    case DType::f64: fill<double>(out, dist, seed, offset, a, b); break;
+    case DType::i32:
+    case DType::i64:
+      TT_CHECK(dist == Distribution::uniform, "random: integer dtypes support only the uniform distribution");
+      TT_CHECK(b > a, "random.uniform: maxval must be greater than minval for integer dtypes, got minval=", a,
+               " maxval=", b);
+      if (out.dtype == DType::i32) fill<int32_t>(out, dist, seed, offset, a, b);
+      else fill<int64_t>(out, dist, seed, offset, a, b);
+      break;
+    default: TT_TYPE_ERROR("random: unsupported dtype ", dtype_name(out.dtype));
+  }
+}
+
+}  // namespace tt::kernels
