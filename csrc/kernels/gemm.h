@@ -1,0 +1,35 @@
+// General matrix multiply, row-major:
+//   C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C  (+ bias[N], then act)
+// op(A) = A (M x K, row stride lda) or, with trans_a, A^T where A is K x M.
+// op(B) = B (K x N, row stride ldb) or, with trans_b, B^T where B is N x K.
+// beta == 0 means C is not read (it may hold garbage or NaN).
+// bias (length N, may be null) and act are applied after alpha/beta: the
+// epilogue that makes Dense forward a single pass over C.
+// Threads: parallel inside; serial when already inside a parallel region.
+// Results are bitwise identical for any thread count.
+#pragma once
+#include <cstdint>
+
+#include "../core/tensor.h"
+#include "activation.h"
+
+namespace tt::kernels {
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc, const T* bias = nullptr, Act act = Act::none);
+
+// Batched matmul on tensors [..., M, K] x [..., K, N] -> [..., M, N], with
+// numpy broadcasting of the batch dims; transposes swap the last two dims.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// Dense layer forward: act(x[..., K] @ w[K, N] + bias[N]) in one pass.
+Tensor dense_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Act act);
+
+// Dense backward from y = dense_forward(x, w, b, act) and dy:
+// g = dy * act'(y); dx = g w^T (skipped when need_dx is false), dw = x^T g, db = sum_rows(g).
+struct DenseGrads { Tensor dx, dw, db; };
+DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Act act, bool need_dx,
+                          bool need_db);
+
+}  // namespace tt::kernels
