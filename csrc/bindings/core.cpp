@@ -102,6 +102,7 @@ void bind_core(py::module_& m) {
       .def("reshape", &Tensor::reshape, py::arg("shape"))
       .def("permute", &Tensor::permute, py::arg("axes"))
       .def("slice", &Tensor::slice, py::arg("start"), py::arg("stop"), py::arg("step") = 1)
+      .def("expand", &Tensor::expand, py::arg("shape"))
       .def("contiguous", &Tensor::contiguous, release_gil())
       .def("clone", &Tensor::clone, release_gil())
       .def("to", &Tensor::to, py::arg("dtype"), release_gil());

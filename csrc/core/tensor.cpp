@@ -61,6 +61,7 @@ int64_t Tensor::dim(int axis) const {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
   int64_t acc = 1;
   for (int64_t d = ndim() - 1; d >= 0; --d) {
     if (shape[d] != 1 && strides[d] != acc) return false;
@@ -89,11 +90,40 @@ Tensor Tensor::reshape(Shape ns) const {
     TT_CHECK(known == n, "reshape: cannot reshape a tensor of shape ", shape, " (", n,
              " elements) into shape ", ns, " (", known, " elements)");
   }
-  if (!is_contiguous()) return contiguous().reshape(ns);
   Tensor t = *this;
   t.shape = ns;
-  t.strides = contiguous_strides(ns);
-  return t;
+  if (is_contiguous()) {
+    t.strides = contiguous_strides(ns);
+    return t;
+  }
+  // A view when each group of old dims that makes up a group of new dims is
+  // laid out contiguously (numpy's no-copy reshape); otherwise a copy.
+  Shape os, ost;  // old dims without the size-1 ones
+  for (int d = 0; d < ndim(); ++d)
+    if (shape[d] != 1) { os.push_back(shape[d]); ost.push_back(strides[d]); }
+  t.strides.assign(ns.size(), 0);
+  size_t oi = 0, ni = 0;
+  bool ok = n != 0;
+  while (ok && ni < ns.size()) {
+    if (ns[ni] == 1) { t.strides[ni] = 1; ++ni; continue; }
+    if (oi >= os.size()) { ok = false; break; }
+    int64_t op = os[oi], np_ = ns[ni];
+    size_t o0 = oi, n0 = ni;
+    while (op != np_) {
+      if (op < np_) { if (++oi >= os.size()) { ok = false; break; } op *= os[oi]; }
+      else { if (++ni >= ns.size()) { ok = false; break; } np_ *= ns[ni]; }
+    }
+    if (!ok) break;
+    for (size_t k = o0; k < oi; ++k) ok &= ost[k] == ost[k + 1] * os[k + 1];
+    int64_t st = ost[oi];
+    for (size_t k = ni + 1; k-- > n0;) {
+      t.strides[k] = st;
+      st *= ns[k];
+    }
+    ++oi; ++ni;
+  }
+  if (ok && oi == os.size()) return t;
+  return contiguous().reshape(ns);
 }
 
 Tensor Tensor::permute(const std::vector<int>& axes) const {
@@ -119,6 +149,36 @@ Tensor Tensor::slice(int64_t start, int64_t stop, int64_t step) const {
   t.shape[0] = stop > start ? (stop - start + step - 1) / step : 0;
   t.strides[0] = strides[0] * step;
   if (t.shape[0] > 0) t.offset += start * strides[0];
+  return t;
+}
+
+Tensor Tensor::strided_view(const Shape& starts, const Shape& lengths, const Shape& steps) const {
+  TT_CHECK(int(starts.size()) == ndim() && lengths.size() == starts.size() && steps.size() == starts.size(),
+           "strided_slice: expected one (start, length, step) per axis of shape ", shape);
+  Tensor t = *this;
+  for (int d = 0; d < ndim(); ++d) {
+    TT_CHECK(steps[d] != 0, "strided_slice: step must be non-zero");
+    TT_CHECK(lengths[d] >= 0, "strided_slice: negative length");
+    if (lengths[d] == 0) { t.shape[d] = 0; continue; }
+    const int64_t last = starts[d] + (lengths[d] - 1) * steps[d];
+    TT_INDEX_CHECK(starts[d] >= 0 && starts[d] < shape[d] && last >= 0 && last < shape[d], "strided_slice: index ",
+                   starts[d], " (", lengths[d], " steps of ", steps[d], ") is out of range for dimension ", d,
+                   " of size ", shape[d]);
+    t.offset += starts[d] * strides[d];
+    t.shape[d] = lengths[d];
+    t.strides[d] = strides[d] * steps[d];
+  }
+  return t;
+}
+
+Tensor Tensor::expand(const Shape& to) const {
+  TT_CHECK(broadcast_shapes(shape, to, "broadcast_to") == to, "broadcast_to: cannot broadcast shape ", shape, " to ", to);
+  Tensor t = *this;
+  t.shape = to;
+  t.strides.assign(to.size(), 0);
+  const size_t shift = to.size() - shape.size();
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] == to[d + shift]) t.strides[d + shift] = strides[d];
   return t;
 }
 

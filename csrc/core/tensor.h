@@ -39,6 +39,10 @@ struct Tensor {
   Tensor reshape(Shape new_shape) const;  // -1 infers one dim; a view when contiguous
   Tensor permute(const std::vector<int>& axes) const;
   Tensor slice(int64_t start, int64_t stop, int64_t step = 1) const;  // leading axis, normalised indices
+  // A view with one (start, length, step) per axis: start in range, step
+  // non-zero (negative walks backwards), as Python's slice.indices() gives.
+  Tensor strided_view(const Shape& starts, const Shape& lengths, const Shape& steps) const;
+  Tensor expand(const Shape& shape) const;  // broadcast view: stride 0 along broadcast dims
   Tensor contiguous() const;  // self when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(DType dt) const;  // cast (a copy, also for the same dtype)

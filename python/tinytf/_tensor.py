@@ -225,3 +225,65 @@ def zeros_like(x, dtype=None, name=None):
 def ones_like(x, dtype=None, name=None):
     x = convert_to_tensor(x)
     return ones(x.shape, dtype or x.dtype)
+
+
+class Variable(Tensor):
+    """A mutable tensor, as ``tf.Variable``: ops read its current value;
+    ``assign*`` update it in place (its memory never moves)."""
+
+    __slots__ = ("_name", "trainable", "constraint", "_path", "__dict__")
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None, shape=None, constraint=None):
+        if callable(initial_value):
+            initial_value = initial_value()
+        value = constant(initial_value, dtype=dtype)
+        if shape is not None and tuple(value.shape) != normalize_shape(shape):
+            raise ValueError(f"Variable: initial value has shape {tuple(value.shape)}, expected {tuple(shape)}")
+        self._t = value._t.clone()  # a variable owns its memory
+        self._name = name or "Variable"
+        self._path = self._name
+        self.trainable = bool(trainable)
+        self.constraint = constraint
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def path(self):
+        return self._path
+
+    def _check(self, value, op):
+        value = convert_to_tensor(value, dtype=self.dtype)
+        if tuple(value.shape) != tuple(self._t.shape):
+            raise ValueError(
+                f"Variable '{self._name}'.{op}: value has shape {tuple(value.shape)}, variable has {tuple(self._t.shape)}"
+            )
+        return value
+
+    def assign(self, value, read_value=True):
+        _core.copy_into(self._t, self._check(value, "assign")._t)
+        return self
+
+    def assign_add(self, delta, read_value=True):
+        from . import ops
+
+        return self.assign(ops.add(Tensor(self._t), self._check(delta, "assign_add")))
+
+    def assign_sub(self, delta, read_value=True):
+        from . import ops
+
+        return self.assign(ops.subtract(Tensor(self._t), self._check(delta, "assign_sub")))
+
+    def value(self):
+        """A snapshot of the current value (later assigns do not change it)."""
+        return _wrap(self._t.clone())
+
+    read_value = value
+
+    def numpy(self):
+        return np.asarray(self._t)
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ")
+        return f"<tinytf.Variable '{self._name}' shape={tuple(self.shape)} dtype={self.dtype.name}, numpy={body}>"

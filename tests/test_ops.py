@@ -1,0 +1,104 @@
+"""Every op of the table: forward against numpy, backward against central
+finite differences in float64, over hypothesis-generated shapes (including
+broadcasting, size-1 and empty dimensions, and non-contiguous inputs)."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinytf as tf
+from op_table import CASES
+
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def to_tensor(a, noncontiguous):
+    """A tensor with a's values; a non-contiguous view of other memory when asked."""
+    if noncontiguous and a.ndim >= 2:
+        return tf.transpose(tf.constant(np.ascontiguousarray(a.T)))
+    if noncontiguous and a.ndim == 1:
+        doubled = np.zeros(2 * a.shape[0], a.dtype)
+        doubled[::2] = a
+        return tf.constant(doubled)[::2]
+    return tf.constant(a)
+
+
+def as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def check_close(got, want, case):
+    got, want = as_list(got), as_list(want)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = np.asarray(w)
+        assert isinstance(g, tf.Tensor)
+        assert tuple(g.shape) == w.shape, f"{case.name}: shape {tuple(g.shape)} != numpy {w.shape}"
+        if w.dtype == bool or w.dtype.kind in "iu":
+            assert g.dtype == w.dtype or w.dtype.kind == g.dtype.dtype.kind
+            np.testing.assert_array_equal(g.numpy(), w)
+        else:
+            np.testing.assert_allclose(g.numpy(), w, rtol=case.rtol, atol=case.atol)
+
+
+def test_every_public_op_is_in_the_table():
+    table = {c.name for c in CASES}
+    assert set(tf.ops.OPS) == table, f"missing from table: {set(tf.ops.OPS) - table}; not ops: {table - set(tf.ops.OPS)}"
+    for name in tf.ops.__all__:
+        assert getattr(tf, name) is tf.ops.OPS[name]
+    public_nn = {n for n in dir(tf.nn) if not n.startswith("_") and callable(getattr(tf.nn, n))}
+    assert public_nn - {"swish"} <= table
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@settings(max_examples=30, **SETTINGS)
+@given(data=st.data())
+def test_forward_matches_numpy(case, data):
+    arrays, kwargs = data.draw(case.inputs)
+    kwargs = {**case.kwargs, **kwargs}
+    tensors = [to_tensor(a, data.draw(st.booleans())) for a in arrays]
+    got = case.tt()(*tensors, **kwargs)
+    check_close(got, case.ref(*arrays, **kwargs), case)
+
+
+def loss_of(case, tensors, kwargs, weights):
+    outs = as_list(case.tt()(*tensors, **kwargs))
+    total = tf.constant(0.0, dtype="float64")
+    for o, w in zip(outs, weights):
+        total = total + tf.reduce_sum(o * tf.constant(w))
+    return total
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=lambda c: c.name)
+@settings(max_examples=8, **SETTINGS)
+@given(data=st.data())
+def test_gradient_matches_finite_differences(case, data):
+    arrays, kwargs = data.draw(case.inputs)
+    kwargs = {**case.kwargs, **kwargs}
+    float_idx = [i for i, a in enumerate(arrays) if a.dtype == np.float64]
+    if not float_idx:
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
+    outs = as_list(case.ref(*arrays, **kwargs))
+    weights = [rng.uniform(-1, 1, np.shape(o)) for o in outs]
+
+    tensors = [to_tensor(a, data.draw(st.booleans())) for a in arrays]
+    with tf.GradientTape() as tape:
+        for i in float_idx:
+            tape.watch(tensors[i])
+        loss = loss_of(case, tensors, kwargs, weights)
+    grads = tape.gradient(loss, [tensors[i] for i in float_idx])
+
+    h = 1e-6
+    for i, g in zip(float_idx, grads):
+        numeric = np.zeros_like(arrays[i])
+        for j in np.ndindex(arrays[i].shape):
+            plus, minus = [a.copy() for a in arrays], [a.copy() for a in arrays]
+            plus[i][j] += h
+            minus[i][j] -= h
+            fp = float(loss_of(case, [tf.constant(a) for a in plus], kwargs, weights))
+            fm = float(loss_of(case, [tf.constant(a) for a in minus], kwargs, weights))
+            numeric[j] = (fp - fm) / (2 * h)
+        got = np.zeros_like(arrays[i]) if g is None else g.numpy()
+        assert got.shape == arrays[i].shape
+        np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-6, err_msg=f"{case.name}: input {i}")
