@@ -44,7 +44,9 @@ class TensorShape(tuple):
 class Tensor:
     """An immutable n-dimensional array (mutable only through ``Variable``)."""
 
-    __slots__ = ("_t", "__weakref__")
+    # _logits: set on softmax/sigmoid outputs so cross-entropy losses can use
+    # the fused, stable kernel on the logits (as Keras does with TensorFlow).
+    __slots__ = ("_t", "_logits", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators
 
     def __init__(self, core):

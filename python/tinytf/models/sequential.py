@@ -1,0 +1,90 @@
+"""``Sequential``: a plain stack of layers, built lazily from the first batch
+or eagerly when the input shape is known (``Input``, ``input_shape``, ``input_dim``)."""
+from ..layers.base import InputLayer, KerasTensor, Layer
+from .model import Model
+
+
+class Sequential(Model):
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._input_layer = None
+        self._shapes = []  # output shape of each layer once the input shape is known
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor):
+            layer = layer.node.layer
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}: {layer!r}")
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._layers:
+                raise ValueError("Sequential: an Input can only be the first element")
+            self._input_layer = layer
+            return
+        if any(layer is l for l in self._layers):
+            raise ValueError(f"Sequential: layer '{layer.name}' is already in the model")
+        self._layers.append(layer)
+        self.built = False
+        shape = self._input_shape()
+        if shape is not None:
+            self._build_shapes(shape)
+
+    def pop(self):
+        if not self._layers:
+            raise TypeError("Sequential.pop: there are no layers in the model")
+        layer = self._layers.pop()
+        self._shapes = self._shapes[:len(self._layers)]
+        return layer
+
+    def _input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer.batch_shape
+        if self._layers and self._layers[0].input_shape_hint is not None:
+            return self._layers[0].input_shape_hint
+        return None
+
+    def _build_shapes(self, shape):
+        """Builds every layer from the input shape, recording output shapes."""
+        shape = (None,) + tuple(shape[1:])
+        self._shapes = []
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = layer.compute_output_shape(shape)
+            self._shapes.append(shape)
+        self._build_shape = (None,) + tuple(self._input_shape()[1:]) if self._input_shape() else None
+        self.built = True
+
+    def build(self, input_shape=None):
+        shape = input_shape or self._input_shape()
+        if shape is None:
+            raise ValueError("Sequential.build: the input shape is unknown; pass input_shape or add an Input first")
+        self._build_shapes(tuple(shape))
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not self._layers:
+            raise ValueError(f"Sequential model '{self.name}' has no layers; add some before calling it")
+        return Layer.__call__(self, inputs, *args, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def inputs(self):
+        return [self._input_layer.output] if self._input_layer is not None else None
+
+    def _layer_output_shapes(self):
+        return list(zip(self._layers, self._shapes or [None] * len(self._layers)))
