@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "../core/iter.h"
@@ -72,7 +73,7 @@ Batch prepare(const char* op, const TensorList& params, const TensorList& grads,
            opt.weight_decay.size(), " weight_decay values");
 
   Batch b{params, {}, {}, {0}, opt};
-  if (n) b.dtype = params[0].dtype;
+  if (n) b.dtype = params[0].dtype;  // an empty call keeps float32 and updates nothing
   TT_TYPE_CHECK(!n || is_floating(b.dtype), op, ": params must be float32 or float64, got ", dtype_name(b.dtype));
   std::vector<Span> spans;
   for (size_t i = 0; i < n; ++i) {
@@ -108,6 +109,7 @@ void update_all(const Batch& b, double lr, const Step& step) {
   const T clip = T(b.opt.clipvalue), lr_t = T(lr);
   const std::vector<int64_t>& off = b.offsets;
   parallel_for(0, off.back(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    const Step local_step = step;  // a private copy: its captured scalars cannot alias the arrays
     T gbuf[kBlock];
     // The tensor holding element `begin`: the last one starting at or before it.
     size_t t = size_t(std::upper_bound(off.begin(), off.end(), begin) - off.begin()) - 1;
@@ -122,7 +124,7 @@ void update_all(const Batch& b, double lr, const Step& step) {
         if (scale != T(1) || clip > T(0)) {
           for (int64_t k = 0; k < n; ++k) {
             T x = g[k] * scale;
-            if (clip > T(0)) x = x < -clip ? -clip : (x > clip ? clip : x);  // NaN passes, as ops.clip
+            if (clip > T(0)) x = x < -clip ? -clip : (x > clip ? clip : x);  // NaN stays NaN
             gbuf[k] = x;
           }
           g = gbuf;
@@ -131,16 +133,12 @@ void update_all(const Batch& b, double lr, const Step& step) {
           for (int64_t k = 0; k < n; ++k) p[k] = p[k] - p[k] * decay * lr_t;
         T* s[kMaxSlots];
         for (int j = 0; j < kMaxSlots; ++j) s[j] = b.slots[j] ? (*b.slots[j])[t].data<T>() + i : nullptr;
-        step(n, p, g, s);
+        local_step(n, p, g, s);
       }
       begin = stop;
     }
   });
 }
-
-// Runs the typed body for the batch's dtype; an empty list is a no-op.
-#define TT_OPTIM_DISPATCH(B, OP, ...) \
-  if (!(B).params.empty()) TT_DISPATCH_FLOAT((B).dtype, OP, __VA_ARGS__)
 
 }  // namespace
 
@@ -148,11 +146,11 @@ void sgd_update(const TensorList& params, const TensorList& grads, const TensorL
                 double momentum, bool nesterov, const GradOptions& opt) {
   TT_CHECK(momentums || momentum == 0, "sgd_update: momentum=", momentum, " needs the momentums slot list");
   const Batch b = prepare("sgd_update", params, grads, {{"momentums", momentums}}, opt);
-  TT_OPTIM_DISPATCH(b, "sgd_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "sgd_update", [&](auto tag) {
     using T = decltype(tag);
     const T lr_t = T(lr), mu = T(momentum);
     // Keras SGD: m = m*momentum - g*lr; p += m (nesterov: p += m*momentum - g*lr); no momentum: p -= g*lr.
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T* m = s[0];
       if (!m) {
         for (int64_t i = 0; i < n; ++i) p[i] -= g[i] * lr_t;
@@ -176,13 +174,13 @@ void adam_update(const TensorList& params, const TensorList& grads, const Tensor
                  const GradOptions& opt) {
   TT_CHECK(step >= 1, "adam_update: step is the 1-based iteration, got ", step);
   const Batch b = prepare("adam_update", params, grads, {{"m", &m}, {"v", &v}, {"vhat", vhat}}, opt);
-  TT_OPTIM_DISPATCH(b, "adam_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "adam_update", [&](auto tag) {
     using T = decltype(tag);
     const double t = double(step);
     // Keras Adam: alpha = lr*sqrt(1-b2^t)/(1-b1^t); p -= m*alpha / (sqrt(v) + eps).
     const T alpha = T(lr * std::sqrt(1 - std::pow(beta_2, t)) / (1 - std::pow(beta_1, t)));
     const T c1 = T(1 - beta_1), c2 = T(1 - beta_2), eps = T(epsilon);
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T *mm = s[0], *vv = s[1], *vh = s[2];
       for (int64_t i = 0; i < n; ++i) {
         mm[i] += (g[i] - mm[i]) * c1;
@@ -206,27 +204,33 @@ void rmsprop_update(const TensorList& params, const TensorList& grads, const Ten
   TT_CHECK(momentums || momentum == 0, "rmsprop_update: momentum=", momentum, " needs the momentums slot list");
   const Batch b = prepare("rmsprop_update", params, grads,
                           {{"velocities", &velocities}, {"momentums", momentums}, {"average_grads", average_grads}}, opt);
-  TT_OPTIM_DISPATCH(b, "rmsprop_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "rmsprop_update", [&](auto tag) {
     using T = decltype(tag);
     const T lr_t = T(lr), r = T(rho), c = T(1 - rho), mu = T(momentum), eps = T(epsilon);
     // Keras RMSprop: v = rho*v + (1-rho)*g^2; inc = lr*g / sqrt(v [- a^2] + eps); p -= inc or the momentum of inc.
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T *v = s[0], *mom = s[1], *a = s[2];
-      for (int64_t i = 0; i < n; ++i) {
-        v[i] = r * v[i] + c * (g[i] * g[i]);
-        T denom = v[i] + eps;
-        if (a) {
-          a[i] = r * a[i] + c * g[i];
-          denom = v[i] - a[i] * a[i] + eps;
+      auto loop = [&](auto centered, auto with_momentum) {  // branch-free variants, so each vectorises
+        for (int64_t i = 0; i < n; ++i) {
+          v[i] = r * v[i] + c * (g[i] * g[i]);
+          T denom = v[i] + eps;
+          if constexpr (centered) {
+            a[i] = r * a[i] + c * g[i];
+            denom = v[i] - a[i] * a[i] + eps;
+          }
+          const T inc = lr_t * g[i] / std::sqrt(denom);
+          if constexpr (with_momentum) {
+            mom[i] = mu * mom[i] + inc;
+            p[i] -= mom[i];
+          } else {
+            p[i] -= inc;
+          }
         }
-        const T inc = lr_t * g[i] / std::sqrt(denom);
-        if (mom) {
-          mom[i] = mu * mom[i] + inc;
-          p[i] -= mom[i];
-        } else {
-          p[i] -= inc;
-        }
-      }
+      };
+      using Yes = std::true_type;
+      using No = std::false_type;
+      if (a) mom ? loop(Yes{}, Yes{}) : loop(Yes{}, No{});
+      else mom ? loop(No{}, Yes{}) : loop(No{}, No{});
     });
   });
 }
@@ -234,11 +238,11 @@ void rmsprop_update(const TensorList& params, const TensorList& grads, const Ten
 void adagrad_update(const TensorList& params, const TensorList& grads, const TensorList& accumulators, double lr,
                     double epsilon, const GradOptions& opt) {
   const Batch b = prepare("adagrad_update", params, grads, {{"accumulators", &accumulators}}, opt);
-  TT_OPTIM_DISPATCH(b, "adagrad_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "adagrad_update", [&](auto tag) {
     using T = decltype(tag);
     const T lr_t = T(lr), eps = T(epsilon);
     // Keras Adagrad: acc += g^2; p -= lr*g / sqrt(acc + eps).
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T* acc = s[0];
       for (int64_t i = 0; i < n; ++i) {
         acc[i] += g[i] * g[i];
@@ -253,12 +257,12 @@ void adadelta_update(const TensorList& params, const TensorList& grads, const Te
                      const GradOptions& opt) {
   const Batch b = prepare("adadelta_update", params, grads,
                           {{"accumulated_grads", &accumulated_grads}, {"accumulated_deltas", &accumulated_deltas}}, opt);
-  TT_OPTIM_DISPATCH(b, "adadelta_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "adadelta_update", [&](auto tag) {
     using T = decltype(tag);
     const T lr_t = T(lr), r = T(rho), c = T(1 - rho), eps = T(epsilon);
     // Keras Adadelta: ag = rho*ag + (1-rho)*g^2; d = -sqrt(ad+eps)*g / sqrt(ag+eps);
     // ad = rho*ad + (1-rho)*d^2; p += lr*d.
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T *ag = s[0], *ad = s[1];
       for (int64_t i = 0; i < n; ++i) {
         ag[i] = r * ag[i] + c * (g[i] * g[i]);
@@ -279,12 +283,12 @@ double nadam_update(const TensorList& params, const TensorList& grads, const Ten
   // Keras Nadam: the momentum cache u_t = beta_1*(1 - 0.5*0.96^t) and its running product.
   const double u_t = beta_1 * (1 - 0.5 * std::pow(0.96, t)), u_next = beta_1 * (1 - 0.5 * std::pow(0.96, t + 1));
   const double prod_t = u_product * u_t, prod_next = prod_t * u_next;
-  TT_OPTIM_DISPATCH(b, "nadam_update", [&](auto tag) {
+  TT_DISPATCH_FLOAT(b.dtype, "nadam_update", [&](auto tag) {
     using T = decltype(tag);
     const T lr_t = T(lr), c1 = T(1 - beta_1), c2 = T(1 - beta_2), eps = T(epsilon);
     const T um = T(u_next), dm = T(1 - prod_next), ug = T(1 - u_t), dg = T(1 - prod_t), dv = T(1 - std::pow(beta_2, t));
     // m_hat = u_{t+1}*m / (1 - prod_{t+1}) + (1 - u_t)*g / (1 - prod_t); p -= m_hat*lr / (sqrt(v / (1 - b2^t)) + eps).
-    update_all<T>(b, lr, [&](int64_t n, T* p, const T* g, T* const* s) {
+    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
       T *mm = s[0], *vv = s[1];
       for (int64_t i = 0; i < n; ++i) {
         mm[i] += (g[i] - mm[i]) * c1;
