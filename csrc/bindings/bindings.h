@@ -17,5 +17,7 @@ using release_gil = py::call_guard<py::gil_scoped_release>;
 void bind_core(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_elementwise(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_index(py::module_& m);
 
 }  // namespace tt::bindings

@@ -25,4 +25,6 @@ PYBIND11_MODULE(_core, m) {
   tt::bindings::bind_core(m);
   tt::bindings::bind_gemm(m);
   tt::bindings::bind_elementwise(m);
+  tt::bindings::bind_optim(m);
+  tt::bindings::bind_index(m);
 }
