@@ -321,3 +321,45 @@ CASES = [
     Case("batch_normalization", lambda x, m, v, o, s, variance_epsilon: (x - m) / np.sqrt(v + variance_epsilon) * s + o,
          batchnorm_case()),
 ]
+
+
+@st.composite
+def gather_case(draw):
+    shape = draw(NONEMPTY)
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    idx_shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    rng = np.random.default_rng(draw(SEEDS))
+    idx = rng.integers(0, shape[axis], idx_shape).astype(draw(st.sampled_from([np.int32, np.int64])))
+    return [values(shape, draw(SEEDS)), idx], {"axis": axis}
+
+
+@st.composite
+def one_hot_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=4))
+    depth = draw(st.integers(0, 5))
+    idx = np.random.default_rng(draw(SEEDS)).integers(-1, depth + 2, shape).astype(np.int64)
+    return [idx], {"depth": depth}
+
+
+def _np_one_hot(idx, depth):
+    return (idx[..., None] == np.arange(depth)).astype(np.float32)
+
+
+@st.composite
+def pad_case(draw):
+    shape = draw(NONEMPTY)
+    mode = draw(st.sampled_from(["CONSTANT", "REFLECT", "SYMMETRIC"]))
+    limit = {"CONSTANT": lambda d: 3, "REFLECT": lambda d: d - 1, "SYMMETRIC": lambda d: d}[mode]
+    pads = [[draw(st.integers(0, limit(d))), draw(st.integers(0, limit(d)))] for d in shape]
+    return [values(shape, draw(SEEDS))], {"paddings": pads, "mode": mode}
+
+
+def _np_pad(x, paddings, mode):
+    return np.pad(x, paddings, mode={"CONSTANT": "constant", "REFLECT": "reflect", "SYMMETRIC": "symmetric"}[mode])
+
+
+CASES += [
+    Case("gather", lambda p, i, axis: np.take(p, i, axis=axis), gather_case()),
+    Case("one_hot", _np_one_hot, one_hot_case(), grad=False),
+    Case("pad", _np_pad, pad_case()),
+]

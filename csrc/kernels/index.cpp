@@ -271,9 +271,10 @@ void mapped_copy(const Tensor& out, const Tensor& x, const std::vector<std::vect
 Tensor mapped(const Tensor& x, const Shape& shape, const std::vector<std::vector<int64_t>>& maps, double fill,
               const char* op) {
   Tensor out = Tensor::empty(shape, x.dtype);
+  const Tensor xc = x.contiguous();  // mapped_copy marks fill with negative offsets: no negative strides
   TT_DISPATCH_ALL(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    mapped_copy<T>(out, x, maps, T(fill));
+    mapped_copy<T>(out, xc, maps, T(fill));
   });
   return out;
 }

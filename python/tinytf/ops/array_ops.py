@@ -227,17 +227,21 @@ def unstack(value, num=None, axis=0, name=None):
 
 @register
 def tile(input, multiples, name=None):
-    """Repeats the tensor `multiples[i]` times along axis i: a broadcast of an
-    interleaved reshape, so its gradient comes from those ops."""
-    from .math_ops import broadcast_to
-
+    """Repeats the tensor `multiples[i]` times along axis i."""
     x = as_tensor(input)
     m = normalize_shape(multiples, "tile: multiples")
     if len(m) != x.ndim:
         raise ValueError(f"tile: expected {x.ndim} multiples for shape {tuple(x.shape)}, got {list(m)}")
-    interleaved = [v for d in x.shape for v in (1, d)]
-    target = [v for k, d in zip(m, x.shape) for v in (k, d)]
-    return reshape(broadcast_to(reshape(x, interleaved), target), [k * d for k, d in zip(m, x.shape)])
+    y = _wrap(_core.tile(x._t, list(m)))
+    if active():
+        def backward(dy, needs):
+            from .math_ops import reduce_sum
+
+            interleaved = [v for k, d in zip(m, x.shape) for v in (k, d)]
+            return (reduce_sum(reshape(dy, interleaved), list(range(0, 2 * x.ndim, 2))),)
+
+        record((x,), y, backward)
+    return y
 
 
 # --- shape queries -----------------------------------------------------------------
@@ -261,3 +265,74 @@ def rank(input, name=None):
     from .._tensor import constant
 
     return constant(np.int32(as_tensor(input).ndim))
+
+
+# --- gather, one_hot, pad (C++ kernels) ------------------------------------------------
+
+@register
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
+    """tf.gather: slices of `params` along `axis` at `indices` (out-of-range raises)."""
+    p, idx = as_tensor(params), as_tensor(indices)
+    if not idx.dtype.is_integer:
+        raise TypeError(f"gather: indices must be int32 or int64, got {idx.dtype.name}")
+    y = _wrap(_core.gather(p._t, idx._t, axis, batch_dims))
+    if active() and p.dtype.is_floating:
+        record((p, idx), y, lambda dy, needs: (_gather_grad(dy, idx, tuple(p.shape), axis, batch_dims), None))
+    return y
+
+
+def _gather_grad(dy, idx, shape, axis, batch_dims):
+    """Dense scatter-add of dy into zeros of the params' shape (the embedding gradient)."""
+    g = _wrap(_core.gather_backward(dy._t, idx._t, list(shape), axis, batch_dims))
+    if active():
+        record((dy,), g, lambda gg, needs: (gather(gg, idx, axis=axis, batch_dims=batch_dims),))
+    return g
+
+
+@register
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    idx = as_tensor(indices)
+    if not idx.dtype.is_integer:
+        raise TypeError(f"one_hot: indices must be integers, got {idx.dtype.name}")
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        raise ValueError(f"one_hot: depth must be a non-negative int, got {depth!r}")
+    dt = _dtypes.as_dtype(dtype or "float32")
+    return _wrap(_core.one_hot(idx._t, int(depth), 1.0 if on_value is None else float(on_value),
+                               0.0 if off_value is None else float(off_value), -1 if axis is None else int(axis),
+                               dt._core))
+
+
+@register
+def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
+    """tf.pad with CONSTANT, REFLECT or SYMMETRIC mode."""
+    x = as_tensor(tensor)
+    pads = np.asarray(paddings.numpy() if isinstance(paddings, Tensor) else paddings, dtype=np.int64).reshape(-1, 2)
+    mode = str(mode).upper()
+    y = _wrap(_core.pad(x._t, pads.tolist(), mode, float(constant_values)))
+    if active():
+        record((x,), y, lambda dy, needs: (_pad_grad(dy, x.shape, pads, mode),))
+    return y
+
+
+def _pad_grad(dy, shape, pads, mode):
+    if mode == "CONSTANT":
+        starts = [int(b) for b, _ in pads]
+        return _view(dy, starts, list(shape), [1] * len(shape), list(shape))
+    # Mirror modes: per axis, the centre plus the mirrored borders folded back.
+    g = dy
+    for a, (before, after) in enumerate(pads):
+        n = shape[a]
+        if before == 0 and after == 0:
+            continue
+        pieces = split(g, [int(before), n, int(after)], axis=a)
+        total = pieces[1]
+        shift = 1 if mode == "REFLECT" else 0
+        for piece, offset in ((pieces[0], shift), (pieces[2], n - shift - int(after))):
+            if piece.shape[a] == 0:
+                continue
+            rev = getitem(piece, tuple([slice(None)] * a + [slice(None, None, -1)]))
+            widths = [[0, 0]] * len(shape)
+            widths[a] = [offset, n - offset - piece.shape[a]]
+            total = total + pad(rev, widths)
+        g = total
+    return g
