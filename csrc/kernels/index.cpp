@@ -2,8 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
-#include <limits>
+#include <string>
 
 #include "../core/iter.h"
 

@@ -24,18 +24,21 @@ Tensor gather(const Tensor& params, const Tensor& indices, int axis, int batch_d
 Tensor gather_backward(const Tensor& dy, const Tensor& indices, const Shape& params_shape, int axis, int batch_dims);
 
 // tf.one_hot: a new axis of length depth at `axis` (-1: last), on_value where the
-// index equals the position, off_value elsewhere; out-of-range indices give all off.
+// index equals the position, off_value elsewhere; out-of-range (or negative)
+// indices give all off. indices int32/int64/uint8; any output dtype.
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, int axis, DType dtype);
 
-// tf.concat along `axis` (negative counts from the end).
+// tf.concat along `axis` (negative counts from the end); same dtype and rank,
+// equal dims except on `axis`. Any dtype.
 Tensor concat(const std::vector<Tensor>& tensors, int axis);
 
-// tf.pad with paddings[d] = {before, after} >= 0. mode CONSTANT, REFLECT (padding
-// < dim) or SYMMETRIC (padding <= dim), case-insensitive.
+// tf.pad with paddings[d] = {before, after} >= 0. mode CONSTANT (constant_value,
+// cast to x's dtype), REFLECT (padding < dim) or SYMMETRIC (padding <= dim),
+// case-insensitive. Any dtype.
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings, const std::string& mode,
            double constant_value);
 
-// tf.tile: out.shape[d] = x.shape[d] * multiples[d].
+// tf.tile: out.shape[d] = x.shape[d] * multiples[d] (multiples >= 0). Any dtype.
 Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples);
 
 }  // namespace tt::kernels
