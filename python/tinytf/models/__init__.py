@@ -1,0 +1,3 @@
+"""``tinytf.models``: Sequential and Functional models."""
+from .model import Model
+from .sequential import Sequential
