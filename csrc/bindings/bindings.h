@@ -16,5 +16,6 @@ using release_gil = py::call_guard<py::gil_scoped_release>;
 
 void bind_core(py::module_& m);
 void bind_gemm(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace tt::bindings
