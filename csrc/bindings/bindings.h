@@ -19,5 +19,6 @@ void bind_gemm(py::module_& m);
 void bind_elementwise(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
+void bind_nn(py::module_& m);
 
 }  // namespace tt::bindings

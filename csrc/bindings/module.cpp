@@ -27,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   tt::bindings::bind_elementwise(m);
   tt::bindings::bind_optim(m);
   tt::bindings::bind_index(m);
+  tt::bindings::bind_nn(m);
 }

@@ -7,24 +7,6 @@
 namespace tt::kernels {
 namespace {
 
-struct Philox {
-  uint32_t key[2];
-  explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
-
-  // Four independent 32-bit words for counter (idx, sub).
-  void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
-    uint32_t c[4] = {uint32_t(idx), uint32_t(idx >> 32), sub, 0x9E3779B9u};
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; ++round) {
-      uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
-      uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
-      c[0] = n0; c[1] = uint32_t(p1); c[2] = n2; c[3] = uint32_t(p0);
-      k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-    }
-    for (int i = 0; i < 4; ++i) out[i] = c[i];
-  }
-};
-
 // (0, 1] with 53 random bits, so log() below never sees 0.
 inline double unit(uint32_t hi, uint32_t lo) {
   return (double((uint64_t(hi) << 21) ^ lo) + 1.0) * (1.0 / 9007199254740992.0);
@@ -51,7 +33,7 @@ void fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, 
           const uint64_t span = uint64_t(int64_t(b) - int64_t(a));
           v = double(int64_t(a) + int64_t(((uint64_t(w[0]) << 32 | w[1]) % span)));
         } else {
-          v = a + (b - a) * (unit(w[0], w[1]) - std::ldexp(1.0, -53));  // [a, b)
+          v = a + (b - a) * uniform01(w);  // [a, b)
         }
       } else if (dist == Distribution::normal) {
         v = a + b * normal_at(g, idx, 0);

@@ -1,12 +1,35 @@
 // Counter-based random numbers (Philox4x32-10): element i of a call depends
 // only on (seed, offset + i), never on the thread that computes it, so the
-// same seed gives the same bits for any thread count.
+// same seed gives the same bits for any thread count. Kernels that need
+// random bits (dropout) use the same generator through Philox below.
 #pragma once
 #include <cstdint>
 
 #include "../core/tensor.h"
 
 namespace tt::kernels {
+
+struct Philox {
+  uint32_t key[2];
+  explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
+
+  // Four independent 32-bit words for counter (idx, sub).
+  void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
+    uint32_t c[4] = {uint32_t(idx), uint32_t(idx >> 32), sub, 0x9E3779B9u};
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; ++round) {
+      uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
+      uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
+      c[0] = n0; c[1] = uint32_t(p1); c[2] = n2; c[3] = uint32_t(p0);
+      k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    for (int i = 0; i < 4; ++i) out[i] = c[i];
+  }
+};
+
+// [0, 1) with 53 random bits from the first two words of a Philox output: the
+// uniform distribution below, and the keep/drop decision of dropout.
+inline double uniform01(const uint32_t w[4]) { return double((uint64_t(w[0]) << 21) ^ w[1]) * 0x1p-53; }
 
 enum class Distribution { uniform, normal, truncated_normal };
 

@@ -1,0 +1,34 @@
+// Argument checks shared by the nn kernels (internal to loss.cpp, norm.cpp, dropout.cpp).
+#pragma once
+#include <cmath>
+
+#include "../core/tensor.h"
+
+namespace tt::kernels::nn_detail {
+
+inline void check_float(const char* op, const Tensor& t, const char* name) {
+  TT_TYPE_CHECK(is_floating(t.dtype), op, ": ", name, " must be float32 or float64, got ", dtype_name(t.dtype));
+}
+
+// `t` must have the shape and dtype of `ref`.
+inline void check_like(const char* op, const Tensor& t, const char* name, const Tensor& ref, const char* ref_name) {
+  TT_CHECK(t.shape == ref.shape, op, ": ", name, " must have the shape of ", ref_name, " ", ref.shape, ", got ",
+           t.shape);
+  TT_TYPE_CHECK(t.dtype == ref.dtype, op, ": ", name, " must have the dtype of ", ref_name, " (",
+                dtype_name(ref.dtype), "), got ", dtype_name(t.dtype));
+}
+
+// Optional per-channel parameter (gamma, beta, mean, var): shape `shape`, dtype of x.
+inline void check_param(const char* op, const Tensor* t, const char* name, const Shape& shape, const Tensor& x) {
+  if (!t) return;
+  TT_CHECK(t->shape == shape, op, ": ", name, " must have shape ", shape, " for input of shape ", x.shape, ", got ",
+           t->shape);
+  TT_TYPE_CHECK(t->dtype == x.dtype, op, ": ", name, " must have the dtype of x (", dtype_name(x.dtype), "), got ",
+                dtype_name(t->dtype));
+}
+
+inline void check_epsilon(const char* op, double eps) {
+  TT_CHECK(eps > 0 && eps < INFINITY, op, ": epsilon must be a positive finite number, got ", eps);
+}
+
+}  // namespace tt::kernels::nn_detail
