@@ -363,3 +363,47 @@ CASES += [
     Case("one_hot", _np_one_hot, one_hot_case(), grad=False),
     Case("pad", _np_pad, pad_case()),
 ]
+
+
+def _np_log_softmax(x, axis=-1):
+    m = x.max(axis, keepdims=True) if x.size else x
+    return x - m - np.log(np.exp(x - m).sum(axis, keepdims=True))
+
+
+@st.composite
+def softmax_case(draw):
+    shape = draw(NONEMPTY)
+    return [values(shape, draw(SEEDS), -3, 3)], {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def xent_case(draw):
+    shape = draw(NONEMPTY)
+    labels = np.random.default_rng(draw(SEEDS)).dirichlet(np.ones(shape[-1]), shape[:-1])
+    return [labels, values(shape, draw(SEEDS), -3, 3)], {}
+
+
+@st.composite
+def sparse_xent_case(draw):
+    shape = draw(NONEMPTY)
+    labels = np.random.default_rng(draw(SEEDS)).integers(0, shape[-1], shape[:-1]).astype(np.int64)
+    return [labels, values(shape, draw(SEEDS), -3, 3)], {}
+
+
+@st.composite
+def sigmoid_xent_case(draw):
+    shape = draw(SHAPES)
+    return [values(shape, draw(SEEDS), 0, 1), values(shape, draw(SEEDS), -4, 4)], {}
+
+
+CASES += [
+    Case("softmax", lambda x, axis: np.exp(_np_log_softmax(x, axis)), softmax_case()),
+    Case("log_softmax", _np_log_softmax, softmax_case()),
+    Case("softmax_cross_entropy_with_logits", lambda z, x: -(z * _np_log_softmax(x)).sum(-1), xent_case()),
+    Case("sparse_softmax_cross_entropy_with_logits",
+         lambda z, x: -np.take_along_axis(_np_log_softmax(x), z[..., None], -1)[..., 0], sparse_xent_case()),
+    Case("sigmoid_cross_entropy_with_logits",
+         lambda z, x: np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x))), sigmoid_xent_case()),
+    # dropout is random; rate 0 checks the plumbing here, tests/test_nn_ops.py checks masks and gradients
+    Case("dropout", lambda x, rate: x, unary(), kwargs={"rate": 0.0}, grad=False),
+]

@@ -23,6 +23,12 @@ def active():
     return _state.tapes
 
 
+def recording():
+    """True when some tape of this thread is recording: backward functions then
+    build their result from ops (differentiable again) instead of a fused kernel."""
+    return any(t._recording for t in _state.tapes)
+
+
 def record(inputs, output, backward):
     """Records an op on every recording tape that watches one of its inputs.
     `output` is a Tensor, or a tuple of Tensors for multi-output ops (then

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import _core
 from .._dtypes import as_dtype
-from .._tape import active, record  # noqa: F401  (re-exported for the op modules)
+from .._tape import active, record, recording  # noqa: F401  (re-exported for the op modules)
 from .._tensor import Tensor, _wrap, constant
 
 # The op table: public name -> function, for every op in the tinytf / tinytf.nn
@@ -88,5 +88,5 @@ def float_only(x, op):
         raise TypeError(f"{op}: expected a float32 or float64 tensor, got {x.dtype.name} {tuple(x.shape)}")
 
 
-__all__ = ["OPS", "NN_OPS", "register", "register_nn", "as_tensor", "binary_args", "normalize_axis", "float_only", "record", "active",
+__all__ = ["OPS", "NN_OPS", "register", "register_nn", "as_tensor", "binary_args", "normalize_axis", "float_only", "record", "recording", "active",
            "Tensor", "_wrap", "_core", "as_dtype", "constant"]

@@ -1,7 +1,8 @@
 """Neural-network ops (``tinytf.nn``): activations, bias_add, the fused
 Dense op the layers use, normalisation helpers, losses."""
-from ._base import _core, _wrap, active, as_tensor, binary_args, float_only, normalize_axis, record, register_nn
-from .math_ops import _activation, reduce_mean, reduce_sum, rsqrt, square
+from ._base import _core, _wrap, active, as_tensor, binary_args, float_only, normalize_axis, record, recording, register_nn
+from .array_ops import expand_dims
+from .math_ops import _activation, exp, reduce_mean, reduce_sum, rsqrt, square
 
 U = _core.Unary
 
@@ -10,7 +11,7 @@ relu6 = register_nn(_activation("relu6", U.relu6))
 leaky_relu = register_nn(_activation("leaky_relu", U.leaky_relu, alpha_arg="alpha", alpha_default=0.2))
 elu = register_nn(_activation("elu", U.elu, alpha_arg="alpha", alpha_default=1.0))
 selu = register_nn(_activation("selu", U.selu))
-sigmoid = register_nn(_activation("sigmoid", U.sigmoid))
+_sigmoid = _activation("sigmoid", U.sigmoid)
 tanh = register_nn(_activation("tanh", U.tanh))
 softplus = register_nn(_activation("softplus", U.softplus))
 softsign = register_nn(_activation("softsign", U.softsign))
@@ -94,6 +95,191 @@ def dense(x, kernel, bias=None, activation=None):
             dx, dw, db = _core.dense_backward(x._t, kernel._t, y._t, dy._t, act, needs[0], bias is not None and needs[2])
             grads = (None if dx is None else _wrap(dx), _wrap(dw))
             return grads if bias is None else grads + (None if db is None else _wrap(db),)
+
+        record(inputs, y, backward)
+    return y
+
+
+# --- softmax and cross-entropies ---------------------------------------------------------
+
+def _remember_logits(y, kind, logits):
+    y._logits = (kind, logits)
+    return y
+
+
+@register_nn
+def softmax(logits, axis=-1, name=None):
+    x = as_tensor(logits)
+    float_only(x, "softmax")
+    y = _wrap(_core.softmax(x._t, int(axis)))
+    if active():
+        def backward(dy, needs):
+            if recording():  # dx = y * (dy - sum(dy * y))
+                return (y * (dy - reduce_sum(dy * y, axis, keepdims=True)),)
+            return (_wrap(_core.softmax_backward(y._t, dy._t, int(axis))),)
+
+        record((x,), y, backward)
+    return _remember_logits(y, "softmax", x) if axis in (-1, x.ndim - 1) else y
+
+
+@register_nn
+def log_softmax(logits, axis=-1, name=None):
+    x = as_tensor(logits)
+    float_only(x, "log_softmax")
+    y = _wrap(_core.log_softmax(x._t, int(axis)))
+    if active():
+        def backward(dy, needs):
+            if recording():  # dx = dy - exp(y) * sum(dy)
+                return (dy - exp(y) * reduce_sum(dy, axis, keepdims=True),)
+            return (_wrap(_core.log_softmax_backward(y._t, dy._t, int(axis))),)
+
+        record((x,), y, backward)
+    return y
+
+
+def _xent_backward(logits, labels, dlogits, axis, label_grad):
+    """Backward of a fused cross-entropy: dlogits (per unit loss) scaled by the
+    incoming per-sample gradient."""
+    def backward(dl, needs):
+        g = expand_dims(dl, axis) if dl.ndim < logits.ndim else dl
+        if recording():
+            g_logits = label_grad[0]() * g
+        else:
+            g_logits = _wrap(dlogits) * g
+        g_labels = label_grad[1]() * g if needs[0] and label_grad[1] is not None else None
+        return g_labels, g_logits
+
+    return backward
+
+
+@register_nn
+def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
+    """-sum(labels * log_softmax(logits)) along `axis`, in one stable pass."""
+    x = as_tensor(logits)
+    float_only(x, "softmax_cross_entropy_with_logits")
+    z = as_tensor(labels, dtype=x.dtype)
+    if tuple(z.shape) != tuple(x.shape):
+        raise ValueError(f"softmax_cross_entropy_with_logits: labels shape {tuple(z.shape)} differs from logits "
+                         f"shape {tuple(x.shape)}")
+    loss, dlogits = _core.softmax_cross_entropy(x._t, z._t, int(axis))
+    out = _wrap(loss)
+    if active():
+        composite = (lambda: softmax(x, axis) * reduce_sum(z, axis, keepdims=True) - z,
+                     lambda: -log_softmax(x, axis))
+        record((z, x), out, _xent_backward(x, z, dlogits, axis, composite))
+    return out
+
+
+@register_nn
+def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
+    """-log_softmax(logits)[label] with integer labels of logits' shape minus the last axis."""
+    x = as_tensor(logits)
+    float_only(x, "sparse_softmax_cross_entropy_with_logits")
+    z = as_tensor(labels)
+    if not z.dtype.is_integer:
+        raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be int32 or int64, got {z.dtype.name}")
+    if tuple(z.shape) != tuple(x.shape[:-1]):
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels shape {tuple(z.shape)} must equal "
+                         f"logits shape without the last axis {tuple(x.shape[:-1])}")
+    loss, dlogits = _core.sparse_softmax_cross_entropy(x._t, z._t)
+    out = _wrap(loss)
+    if active():
+        from .array_ops import one_hot
+
+        composite = (lambda: softmax(x) - one_hot(z, x.shape[-1], dtype=x.dtype), None)
+        record((z, x), out, _xent_backward(x, z, dlogits, -1, composite))
+    return out
+
+
+@register_nn
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """max(x, 0) - x * z + log(1 + exp(-|x|)) elementwise (stable for any logits)."""
+    x = as_tensor(logits)
+    float_only(x, "sigmoid_cross_entropy_with_logits")
+    z = as_tensor(labels, dtype=x.dtype)
+    if tuple(z.shape) != tuple(x.shape):
+        raise ValueError(f"sigmoid_cross_entropy_with_logits: labels shape {tuple(z.shape)} differs from logits "
+                         f"shape {tuple(x.shape)}")
+    loss, dlogits = _core.sigmoid_cross_entropy(x._t, z._t)
+    out = _wrap(loss)
+    if active():
+        composite = (lambda: sigmoid(x) - z, lambda: -x)
+        record((z, x), out, _xent_backward(x, z, dlogits, -1, composite))
+    return out
+
+
+@register_nn
+def sigmoid(x, name=None):
+    """1 / (1 + exp(-x)); the output remembers x for binary cross-entropy."""
+    x = as_tensor(x)
+    return _remember_logits(_sigmoid(x), "sigmoid", x)
+
+
+# --- dropout --------------------------------------------------------------------------------
+
+@register_nn
+def dropout(x, rate, noise_shape=None, seed=None, name=None):
+    """Zeroes each element with probability `rate`, scales the rest by 1/(1-rate)."""
+    from .. import random as _random
+    from .._tensor import ones
+
+    x = as_tensor(x)
+    float_only(x, "dropout")
+    rate = float(rate)
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    if noise_shape is not None:
+        mask = dropout(ones(noise_shape, x.dtype), rate, seed=seed)
+        return x * mask
+    key, pos = _random._draw(x._t.size, seed)
+    y = _wrap(_core.dropout(x._t, rate, key, pos))
+    if active():
+        # the same (seed, position) keeps the same elements: backward is the same call on dy
+        record((x,), y, lambda dy, needs: (_wrap(_core.dropout(dy._t, rate, key, pos)),))
+    return y
+
+
+# --- fused normalisation ops the layers use ------------------------------------------------
+
+def batch_norm_train(x, gamma, beta, epsilon):
+    """(y, batch mean, batch variance) over all axes but the last, as one kernel."""
+    y_t, mean_t, var_t = _core.batch_norm_train(x._t, None if gamma is None else gamma._t,
+                                                None if beta is None else beta._t, float(epsilon))
+    y, mean, var = _wrap(y_t), _wrap(mean_t), _wrap(var_t)
+    if active():
+        inputs = tuple(t for t in (x, gamma, beta) if t is not None)
+
+        def backward(dy, needs):
+            dx, dgamma, dbeta = _core.batch_norm_backward(x._t, dy._t, None if gamma is None else gamma._t,
+                                                          mean_t, var_t, float(epsilon))
+            out = [_wrap(dx)]
+            if gamma is not None:
+                out.append(_wrap(dgamma))
+            if beta is not None:
+                out.append(_wrap(dbeta))
+            return tuple(out)
+
+        record(inputs, y, backward)
+    return y, mean, var
+
+
+def layer_norm(x, gamma, beta, epsilon, axis_count=1):
+    """Normalises over the last `axis_count` axes, as one kernel."""
+    y_t, mean_t, rstd_t = _core.layer_norm(x._t, None if gamma is None else gamma._t,
+                                           None if beta is None else beta._t, float(epsilon), int(axis_count))
+    y = _wrap(y_t)
+    if active():
+        inputs = tuple(t for t in (x, gamma, beta) if t is not None)
+
+        def backward(dy, needs):
+            dx, dgamma, dbeta = _core.layer_norm_backward(x._t, dy._t, None if gamma is None else gamma._t, mean_t,
+                                                          rstd_t, int(axis_count))
+            out = [_wrap(dx)]
+            if gamma is not None:
+                out.append(_wrap(dgamma))
+            if beta is not None:
+                out.append(_wrap(dbeta))
+            return tuple(out)
 
         record(inputs, y, backward)
     return y
