@@ -16,5 +16,6 @@ using release_gil = py::call_guard<py::gil_scoped_release>;
 
 void bind_core(py::module_& m);
 void bind_gemm(py::module_& m);
+void bind_conv(py::module_& m);
 
 }  // namespace tt::bindings

@@ -24,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
 
   tt::bindings::bind_core(m);
   tt::bindings::bind_gemm(m);
+  tt::bindings::bind_conv(m);
 }
