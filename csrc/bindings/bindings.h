@@ -20,5 +20,6 @@ void bind_elementwise(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_conv(py::module_& m);
 
 }  // namespace tt::bindings

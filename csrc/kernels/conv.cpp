@@ -1,0 +1,489 @@
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "../core/cpu.h"
+#include "../core/parallel.h"
+#include "conv_direct.h"
+#include "gemm.h"
+
+namespace tt::kernels {
+
+Axis window_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, Padding::Kind kind, int64_t pad_before,
+                 int64_t pad_after) {
+  const int64_t span = (k - 1) * dilation + 1;
+  if (kind == Padding::same) {
+    const int64_t out = (in + stride - 1) / stride;
+    const int64_t total = std::max<int64_t>((out - 1) * stride + span - in, 0);
+    return {out, total / 2, total - total / 2};
+  }
+  if (kind == Padding::valid) pad_before = pad_after = 0;
+  const int64_t padded = in + pad_before + pad_after;
+  return {padded >= span ? (padded - span) / stride + 1 : 0, pad_before, pad_after};
+}
+
+const char* padding_name(const Padding& p) {
+  return p.kind == Padding::same ? "SAME" : p.kind == Padding::valid ? "VALID" : "explicit";
+}
+
+ConvGeom conv_geometry(const char* op, const Shape& in, const Shape& f, Hw s, Hw d, const Padding& pad) {
+  TT_CHECK(in.size() == 4, op, ": expected an input of rank 4 (batch, height, width, channels), got shape ", in);
+  TT_CHECK(f.size() == 4, op, ": expected a filter of rank 4 (height, width, in_channels, out_channels), got shape ",
+           f);
+  for (int i = 0; i < 4; ++i)
+    TT_CHECK(in[size_t(i)] >= 0 && f[size_t(i)] >= 0, op, ": negative dimension in input ", in, " or filter ", f);
+  TT_CHECK(in[3] == f[2], op, ": input has ", in[3], " channels but the filter expects ", f[2], " (input ", in,
+           ", filter ", f, ")");
+  TT_CHECK(f[0] >= 1 && f[1] >= 1, op, ": filter height and width must be positive, got filter ", f);
+  TT_CHECK(s[0] >= 1 && s[1] >= 1, op, ": strides must be positive, got ", Shape{s[0], s[1]});
+  TT_CHECK(d[0] >= 1 && d[1] >= 1, op, ": dilations must be positive, got ", Shape{d[0], d[1]});
+  TT_CHECK(pad.kind != Padding::explicit_ || (pad.top >= 0 && pad.bottom >= 0 && pad.left >= 0 && pad.right >= 0),
+           op, ": explicit padding must be non-negative, got [[", pad.top, ", ", pad.bottom, "], [", pad.left, ", ",
+           pad.right, "]]");
+  const Axis h = window_axis(in[1], f[0], s[0], d[0], pad.kind, pad.top, pad.bottom);
+  const Axis w = window_axis(in[2], f[1], s[1], d[1], pad.kind, pad.left, pad.right);
+  TT_CHECK(h.out > 0 && w.out > 0, op, ": the output would be empty (", h.out, " x ", w.out, ") for input ", in,
+           " and filter ", f, " with ", padding_name(pad), " padding, strides ", Shape{s[0], s[1]},
+           " and dilations ", Shape{d[0], d[1]});
+  return {in[0], in[1], in[2], in[3], f[0], f[1], f[3], h.out, w.out, s[0], s[1], d[0], d[1],
+          h.pad_before, h.pad_after, w.pad_before, w.pad_after};
+}
+
+namespace {
+
+constexpr int64_t kGroups = 8;             // partial sums of the filter gradient (fixed: determinism)
+constexpr int64_t kBlockBytes = 384 << 10;  // im2col block: stays in L2 while gemm packs it
+
+// `total` items in blocks of about `target`, the block count rounded up to a
+// multiple of 8 so 2, 4 or 8 threads get equal shares.
+ConvBlocking split(int64_t total, int64_t target) {
+  int64_t blocks = std::max<int64_t>(1, (total + target - 1) / target);
+  if (blocks > 8) blocks = (blocks + 7) / 8 * 8;
+  const int64_t rows = std::max<int64_t>(1, (total + blocks - 1) / blocks);
+  blocks = std::max<int64_t>(1, (total + rows - 1) / rows);
+  return {rows, blocks, std::min(blocks, kGroups)};
+}
+
+// A 1x1 window with unit stride and no padding: the input already is the im2col matrix.
+bool pointwise(const ConvGeom& g) {
+  return g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
+}
+
+// Visits output pixels p0, p0+1, ... as (n, oh, ow).
+struct Cursor {
+  int64_t n, oh, ow;
+  const ConvGeom& g;
+  Cursor(const ConvGeom& geom, int64_t p) : g(geom) {
+    n = p / (g.OH * g.OW);
+    oh = p / g.OW % g.OH;
+    ow = p % g.OW;
+  }
+  void next() {
+    if (++ow == g.OW) {
+      ow = 0;
+      if (++oh == g.OH) oh = 0, ++n;
+    }
+  }
+};
+
+// For each tap of output pixel `c`: fn(a, x) where `a` is the run of C
+// im2col entries and x the input run it maps to, or null for padding.
+// Runs that are contiguous in both (dilation 1 along the width, whole
+// window row inside the image) are passed as one run of KW*C.
+template <typename F>
+void for_each_tap(const ConvGeom& g, const Cursor& c, const F& fn) {
+  const int64_t C = g.C, iw0 = c.ow * g.sw - g.pl;
+  const bool row_inside = g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
+  for (int64_t kh = 0, a = 0; kh < g.KH; ++kh) {
+    const int64_t ih = c.oh * g.sh - g.pt + kh * g.dh;
+    if (ih < 0 || ih >= g.H) {
+      fn(a, int64_t(-1), g.KW * C);
+      a += g.KW * C;
+      continue;
+    }
+    const int64_t row = (c.n * g.H + ih) * g.W;
+    if (row_inside) {
+      fn(a, (row + iw0) * C, g.KW * C);
+      a += g.KW * C;
+      continue;
+    }
+    for (int64_t kw = 0; kw < g.KW; ++kw, a += C) {
+      const int64_t iw = iw0 + kw * g.dw;
+      fn(a, iw >= 0 && iw < g.W ? (row + iw) * C : int64_t(-1), C);
+    }
+  }
+}
+
+// Rows p0..p1 of the im2col matrix, [pixels][K] with K ordered (kh, kw, ci).
+template <typename T>
+void im2col(const ConvGeom& g, const T* x, int64_t p0, int64_t p1, T* A) {
+  const int64_t K = g.K();
+  Cursor c(g, p0);
+  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
+    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
+      if (xi < 0) std::fill_n(A + a, len, T(0));
+      else std::copy_n(x + xi, len, A + a);
+    });
+}
+
+// dx += the im2col rows p0..p1 scattered back to their input pixels.
+template <typename T>
+void col2im_add(const ConvGeom& g, const T* A, int64_t p0, int64_t p1, T* dx) {
+  const int64_t K = g.K();
+  Cursor c(g, p0);
+  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
+    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
+      if (xi < 0) return;
+      T* d = dx + xi;
+      const T* s = A + a;
+      for (int64_t i = 0; i < len; ++i) d[i] += s[i];
+    });
+}
+
+template <typename T>
+T* scratch(Tensor& t, int64_t n) {
+  t = Tensor::empty({std::max<int64_t>(n, 1)}, dtype_of<T>::value);
+  return t.data<T>();
+}
+
+// g = dy * act'(y) for pixels p0..p1 (dy itself when there is no activation).
+template <typename T>
+const T* grad_rows(const ConvGeom& g, const T* y, const T* dy, Act act, int64_t p0, int64_t p1, T* buf) {
+  if (act == Act::none) return dy + p0 * g.O;
+  act_backward<T>(act, y + p0 * g.O, dy + p0 * g.O, buf, (p1 - p0) * g.O);
+  return buf;
+}
+
+// out[i] += sum over the `parts` arrays (each `n` long, `stride` apart) in order.
+template <typename T>
+void add_parts(T* out, const T* parts, int64_t nparts, int64_t stride, int64_t n) {
+  if (nparts <= 0) return;
+  parallel_for(0, n, 16384, [&](int64_t i0, int64_t i1) {
+    for (int64_t p = 0; p < nparts; ++p) {
+      const T* s = parts + p * stride;
+      for (int64_t i = i0; i < i1; ++i) out[i] += s[i];
+    }
+  });
+}
+
+template <typename T>
+void sum_rows_into(const T* rows, int64_t nrows, int64_t n, int64_t ld, T* out) {
+  for (int64_t r = 0; r < nrows; ++r, rows += ld)
+    for (int64_t i = 0; i < n; ++i) out[i] += rows[i];
+}
+
+// ---- GEMM strategy ---------------------------------------------------------
+
+template <typename T>
+void forward_gemm(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
+  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
+  const ConvBlocking b = conv_blocking(g, sizeof(T));
+  const bool pw = pointwise(g);
+  parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
+    Tensor keep;
+    T* A = pw ? nullptr : scratch<T>(keep, b.rows * K);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
+      if (!pw) im2col(g, x, p0, p1, A);
+      gemm<T>(false, false, p1 - p0, O, K, T(1), pw ? x + p0 * K : A, ldk, w, O, T(0), y + p0 * O, O, bias, act);
+    }
+  });
+}
+
+template <typename T>
+void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
+                   T* db) {
+  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
+  const ConvBlocking b = conv_blocking(g, sizeof(T));
+  const bool pw = pointwise(g);
+  if (dw || db) {
+    // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
+    const int64_t part = K * O + O;
+    Tensor parts_t;
+    T* parts = scratch<T>(parts_t, (b.groups - 1) * part);
+    parallel_for(0, b.groups, 1, [&](int64_t g0, int64_t g1) {
+      Tensor keep_a, keep_g;
+      T* A = pw || !dw ? nullptr : scratch<T>(keep_a, b.rows * K);
+      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, b.rows * O);
+      for (int64_t grp = g0; grp < g1; ++grp) {
+        T* pdw = grp == 0 ? dw : parts + (grp - 1) * part;
+        T* pdb = grp == 0 ? db : parts + (grp - 1) * part + K * O;
+        if (pdb) std::fill_n(pdb, O, T(0));
+        const int64_t blk0 = b.blocks * grp / b.groups, blk1 = b.blocks * (grp + 1) / b.groups;
+        for (int64_t blk = blk0; blk < blk1; ++blk) {
+          const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
+          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+          if (dw) {
+            if (!pw) im2col(g, x, p0, p1, A);
+            gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, blk == blk0 ? T(0) : T(1),
+                    pdw, O);
+          }
+          if (pdb) sum_rows_into(gr, p1 - p0, O, O, pdb);
+        }
+      }
+    });
+    if (dw) add_parts(dw, parts, b.groups - 1, part, K * O);
+    if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
+  }
+  if (dx) {
+    // col2im adds into overlapping input pixels: one image per thread at a time.
+    const int64_t hw = g.OH * g.OW;
+    parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
+      Tensor keep_a, keep_g;
+      T* A = pw ? nullptr : scratch<T>(keep_a, std::min(b.rows, hw) * K);
+      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, std::min(b.rows, hw) * O);
+      for (int64_t n = n0; n < n1; ++n) {
+        if (!pw) std::fill_n(dx + n * g.H * g.W * g.C, g.H * g.W * g.C, T(0));
+        for (int64_t p0 = n * hw; p0 < (n + 1) * hw; p0 += b.rows) {
+          const int64_t p1 = std::min((n + 1) * hw, p0 + b.rows);
+          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+          gemm<T>(false, true, p1 - p0, K, O, T(1), gr, O, w, O, T(0), pw ? dx + p0 * K : A, ldk);
+          if (!pw) col2im_add(g, A, p0, p1, dx);
+        }
+      }
+    });
+  }
+}
+
+// ---- direct strategy (few input channels) ----------------------------------
+
+template <typename T>
+const direct::Kernels<T>& direct_kernels() {
+  static const direct::Kernels<T> portable = direct::kernels_portable<T>();
+#if defined(__x86_64__) || defined(_M_X64)
+  static const direct::Kernels<T> avx2 = direct::kernels_avx2<T>(), avx512 = direct::kernels_avx512<T>();
+  if (isa() == Isa::avx512) return avx512;
+  if (isa() == Isa::avx2) return avx2;
+#endif
+  return portable;
+}
+
+// The plan of conv_direct.h and the buffers it points into.
+template <typename T>
+struct DirectSetup {
+  direct::Plan<T> plan;
+  Tensor xpad, wpack, bias;
+
+  // x and w may be null when the caller needs neither windows nor filter.
+  DirectSetup(const ConvGeom& g, int width, const T* x, const T* w, const T* b) {
+    direct::Plan<T>& P = plan;
+    P.g = g;
+    P.Hp = g.H + g.pt + g.pb;
+    P.Wp = g.W + g.pl + g.pr;
+    P.Opad = (g.O + width - 1) / width * width;
+    const int64_t C = g.C;
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw)
+        for (int64_t c = 0; c < C; ++c) P.xoff.push_back((kh * g.dh * P.Wp + kw * g.dw) * C + c);
+    if (x && P.Hp == g.H && P.Wp == g.W) {
+      P.xpad = x;
+    } else if (x) {
+      T* xp = scratch<T>(xpad, g.N * P.Hp * P.Wp * C);
+      parallel_for(0, g.N * P.Hp, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t n = r / P.Hp, ih = r % P.Hp - g.pt;
+          T* dst = xp + r * P.Wp * C;
+          std::fill_n(dst, P.Wp * C, T(0));
+          if (ih >= 0 && ih < g.H) std::copy_n(x + (n * g.H + ih) * g.W * C, g.W * C, dst + g.pl * C);
+        }
+      });
+      P.xpad = xp;
+    }
+    if (w) P.wpack = pad_columns(wpack, w, g.K(), g.O, P.Opad);
+    if (b) P.bias = pad_columns(bias, b, 1, g.O, P.Opad);
+  }
+
+  static const T* pad_columns(Tensor& keep, const T* src, int64_t rows, int64_t cols, int64_t ld) {
+    T* dst = scratch<T>(keep, rows * ld);
+    for (int64_t r = 0; r < rows; ++r) {
+      std::copy_n(src + r * cols, cols, dst + r * ld);
+      std::fill_n(dst + r * ld + cols, ld - cols, T(0));
+    }
+    return dst;
+  }
+};
+
+template <typename T>
+void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
+  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const DirectSetup<T> s(g, kern.width, x, w, bias);
+  const ConvBlocking b = split(g.pixels(), 256);
+  parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
+    kern.forward(s.plan, act, b0 * b.rows, std::min(g.pixels(), b1 * b.rows), y);
+  });
+}
+
+template <typename T>
+void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
+                     T* db) {
+  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const DirectSetup<T> s(g, kern.width, dw ? x : nullptr, dx ? w : nullptr, nullptr);
+  const int64_t K = g.K(), O = g.O, Op = s.plan.Opad, hw = g.OH * g.OW;
+  // The kernels want g with rows of Opad: copy (and apply act') unless dy already is that.
+  const bool copy_g = act != Act::none || Op != O;
+  // Whole images per group, so each image's g is prepared once and read
+  // twice from cache (filter gradient, then input gradient).
+  const int64_t groups = std::min(g.N, kGroups), part = K * Op + Op;
+  Tensor parts_t;
+  T* parts = (dw || db) ? scratch<T>(parts_t, groups * part) : nullptr;
+  parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+    Tensor keep;
+    T* gimg = copy_g ? scratch<T>(keep, hw * Op) : nullptr;
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      T* pdw = parts ? parts + grp * part : nullptr;
+      if (pdw) std::fill_n(pdw, part, T(0));
+      for (int64_t n = g.N * grp / groups; n < g.N * (grp + 1) / groups; ++n) {
+        const T* gi = dy + n * hw * O;
+        if (copy_g) {
+          for (int64_t p = 0; p < hw; ++p) {
+            const int64_t q = (n * hw + p) * O;
+            act_backward<T>(act, y ? y + q : nullptr, dy + q, gimg + p * Op, O);
+            std::fill_n(gimg + p * Op + O, Op - O, T(0));
+          }
+          gi = gimg;
+        }
+        if (dw) {
+          for (int64_t p0 = 0; p0 < hw; p0 += 512)  // chunks keep g and the windows in L1/L2 across tap tiles
+            kern.filter_grad(s.plan, gi + p0 * Op, n * hw + p0, n * hw + std::min(hw, p0 + 512), pdw);
+        }
+        if (db) sum_rows_into(gi, hw, Op, Op, pdw + K * Op);
+        if (dx) kern.input_grad(s.plan, gi, 0, g.H, dx + n * g.H * g.W * g.C);
+      }
+    }
+  });
+  if (!parts) return;
+  // Fixed-order sum of the group partials, dropping the column padding.
+  parallel_for(0, K + 1, 64, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      T* out = k < K ? dw + k * O : db;
+      if (!out) continue;
+      std::fill_n(out, O, T(0));
+      for (int64_t grp = 0; grp < groups; ++grp) {
+        const T* src = parts + grp * part + k * Op;
+        for (int64_t o = 0; o < O; ++o) out[o] += src[o];
+      }
+    }
+  });
+}
+
+// ---- entry points ----------------------------------------------------------
+
+void check_float_pair(const char* op, const Tensor& a, const char* an, const Tensor& b, const char* bn) {
+  TT_TYPE_CHECK(is_floating(a.dtype), op, ": ", an, " must be float32 or float64, got ", dtype_name(a.dtype));
+  TT_TYPE_CHECK(a.dtype == b.dtype, op, ": ", an, " is ", dtype_name(a.dtype), " but ", bn, " is ",
+                dtype_name(b.dtype));
+}
+
+void check_shape(const char* op, const Tensor& t, const char* name, const Shape& want) {
+  TT_CHECK(t.shape == want, op, ": ", name, " has shape ", t.shape, ", expected ", want);
+}
+
+template <typename T>
+void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
+                   T* db) {
+  if (conv_uses_direct(g)) backward_direct(g, x, w, y, dy, act, dx, dw, db);
+  else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
+}
+
+// Zero-sized problems: gradients are zeros of the right shape.
+bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0 || g.C == 0; }
+
+}  // namespace
+
+ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize) {
+  return split(g.pixels(), std::clamp<int64_t>(kBlockBytes / int64_t(std::max<int64_t>(g.K(), 1) * itemsize), 16, 1024));
+}
+
+bool conv_uses_direct(const ConvGeom& g) { return g.C >= 1 && g.C <= kDirectMaxCin; }
+
+Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad, const Tensor* bias,
+              Act act) {
+  const char* op = "conv2d";
+  check_float_pair(op, x, "input", w, "filter");
+  const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
+  if (bias) {
+    TT_TYPE_CHECK(bias->dtype == x.dtype, op, ": bias is ", dtype_name(bias->dtype), " but the input is ",
+                  dtype_name(x.dtype));
+    check_shape(op, *bias, "bias", {g.O});
+  }
+  Tensor y = Tensor::empty(g.output_shape(), x.dtype);
+  if (y.numel() == 0) return y;
+  const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias ? bias->contiguous() : Tensor();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* b = bias ? bc.data<T>() : nullptr;
+    if (conv_uses_direct(g)) forward_direct(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+    else forward_gemm(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+  });
+  return y;
+}
+
+ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Hw strides,
+                          Hw dilations, const Padding& pad, Act act, bool need_dx, bool need_db) {
+  const char* op = "conv2d_backward";
+  check_float_pair(op, x, "input", w, "filter");
+  check_float_pair(op, x, "input", y, "output");
+  check_float_pair(op, x, "input", dy, "output gradient");
+  const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
+  check_shape(op, y, "output", g.output_shape());
+  check_shape(op, dy, "output gradient", g.output_shape());
+  ConvGrads r;
+  const bool empty = empty_problem(g);
+  r.dw = empty ? Tensor::zeros(w.shape, w.dtype) : Tensor::empty(w.shape, w.dtype);
+  if (need_dx) r.dx = empty ? Tensor::zeros(x.shape, x.dtype) : Tensor::empty(x.shape, x.dtype);
+  if (need_db) r.db = Tensor::zeros({g.O}, w.dtype);
+  if (empty) {
+    if (need_db && g.C == 0 && g.N > 0) {  // no windows, but db is still the sum of g
+      const Tensor gg = dy.contiguous(), yy = y.contiguous();
+      TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+        using T = decltype(tag);
+        Tensor buf;
+        const T* gr = grad_rows(g, yy.data<T>(), gg.data<T>(), act, 0, g.pixels(), scratch<T>(buf, g.pixels() * g.O));
+        sum_rows_into(gr, g.pixels(), g.O, g.O, r.db.data<T>());
+      });
+    }
+    return r;
+  }
+  const Tensor xc = x.contiguous(), wc = w.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    backward_impl<T>(g, xc.data<T>(), wc.data<T>(), yc.data<T>(), dyc.data<T>(), act,
+                     need_dx ? r.dx.data<T>() : nullptr, r.dw.data<T>(), need_db ? r.db.data<T>() : nullptr);
+  });
+  return r;
+}
+
+Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& input_shape, Hw strides, Hw dilations,
+                             const Padding& pad) {
+  const char* op = "conv2d_backward_input";
+  check_float_pair(op, dy, "output gradient", w, "filter");
+  const ConvGeom g = conv_geometry(op, input_shape, w.shape, strides, dilations, pad);
+  check_shape(op, dy, "output gradient", g.output_shape());
+  if (empty_problem(g)) return Tensor::zeros(input_shape, dy.dtype);
+  Tensor dx = Tensor::empty(input_shape, dy.dtype);
+  const Tensor wc = w.contiguous(), dyc = dy.contiguous();
+  TT_DISPATCH_FLOAT(dy.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    backward_impl<T>(g, nullptr, wc.data<T>(), nullptr, dyc.data<T>(), Act::none, dx.data<T>(), nullptr, nullptr);
+  });
+  return dx;
+}
+
+Tensor conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Shape& filter_shape, Hw strides,
+                              Hw dilations, const Padding& pad) {
+  const char* op = "conv2d_backward_filter";
+  check_float_pair(op, x, "input", dy, "output gradient");
+  const ConvGeom g = conv_geometry(op, x.shape, filter_shape, strides, dilations, pad);
+  check_shape(op, dy, "output gradient", g.output_shape());
+  if (empty_problem(g)) return Tensor::zeros(filter_shape, x.dtype);
+  Tensor dw = Tensor::empty(filter_shape, x.dtype);
+  const Tensor xc = x.contiguous(), dyc = dy.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    backward_impl<T>(g, xc.data<T>(), nullptr, nullptr, dyc.data<T>(), Act::none, nullptr, dw.data<T>(), nullptr);
+  });
+  return dw;
+}
+
+}  // namespace tt::kernels

@@ -1,0 +1,86 @@
+// 2-D convolution in NHWC with HWIO filters (Keras/TF layouts): forward,
+// fused backward, and the separate input/filter gradients.
+//
+// Two strategies, chosen by shape:
+//  - GEMM: the output pixels are rows of an im2col matrix (columns ordered
+//    kh, kw, ci like an HWIO filter reshaped to [KH*KW*Cin, Cout]); im2col is
+//    built in cache-sized blocks and each block goes through gemm<T>.
+//  - direct (Cin <= kDirectMaxCin): first layers, where K = KH*KW*Cin is too
+//    small for GEMM; vectorised kernels read a zero-padded copy of the input
+//    (conv_direct.h, one instance per ISA).
+// Threads: across pixel blocks (gemm then runs serially inside) or inside
+// gemm when there is a single block. Filter and bias gradients are reduced
+// over a fixed, shape-derived set of pixel groups, so results are bitwise
+// identical for any thread count.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "../core/tensor.h"
+#include "activation.h"
+
+namespace tt::kernels {
+
+using Hw = std::array<int64_t, 2>;  // (height, width) pair: strides, dilations, ksize
+
+// Padding as the caller gave it. SAME follows TensorFlow: out = ceil(in /
+// stride), the total padding is split with the odd one after.
+struct Padding {
+  enum Kind { valid, same, explicit_ } kind = valid;
+  int64_t top = 0, bottom = 0, left = 0, right = 0;  // explicit_ only
+};
+
+// One spatial axis of a sliding window: output size (may come out <= 0; the
+// caller reports that) and the padding before and after.
+struct Axis {
+  int64_t out, pad_before, pad_after;
+};
+Axis window_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, Padding::Kind kind, int64_t pad_before,
+                 int64_t pad_after);
+const char* padding_name(const Padding& p);  // "VALID", "SAME" or "explicit"
+
+// Everything a conv kernel needs to know about the shapes.
+struct ConvGeom {
+  int64_t N, H, W, C;  // input NHWC
+  int64_t KH, KW, O;   // filter HWIO is (KH, KW, C, O)
+  int64_t OH, OW;      // output is (N, OH, OW, O)
+  int64_t sh, sw, dh, dw;
+  int64_t pt, pb, pl, pr;  // padding top, bottom, left, right
+  int64_t K() const { return KH * KW * C; }
+  int64_t pixels() const { return N * OH * OW; }  // output pixels = GEMM rows
+  Shape input_shape() const { return {N, H, W, C}; }
+  Shape filter_shape() const { return {KH, KW, C, O}; }
+  Shape output_shape() const { return {N, OH, OW, O}; }
+};
+ConvGeom conv_geometry(const char* op, const Shape& input, const Shape& filter, Hw strides, Hw dilations,
+                       const Padding& pad);
+
+constexpr int64_t kDirectMaxCin = 4;
+
+Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad, const Tensor* bias,
+              Act act);
+
+// Backward of y = conv2d(x, w, ..., bias, act) given dy: g = dy * act'(y),
+// dx = conv2d_backward_input(g), dw = conv2d_backward_filter(g), db = sum of g
+// over N, H, W. dx / db are empty tensors when not asked for.
+struct ConvGrads {
+  Tensor dx, dw, db;
+};
+ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Hw strides,
+                          Hw dilations, const Padding& pad, Act act, bool need_dx, bool need_db);
+
+Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& input_shape, Hw strides, Hw dilations,
+                             const Padding& pad);
+Tensor conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Shape& filter_shape, Hw strides, Hw dilations,
+                              const Padding& pad);
+
+// How the GEMM strategy cuts the pixels: blocks of `rows` output pixels
+// (the last may be shorter), and `groups` fixed groups of blocks for the
+// filter-gradient reduction. Exposed for the C++ benchmark.
+struct ConvBlocking {
+  int64_t rows, blocks, groups;
+};
+ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize);
+bool conv_uses_direct(const ConvGeom& g);
+
+}  // namespace tt::kernels

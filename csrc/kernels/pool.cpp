@@ -1,0 +1,224 @@
+#include "pool.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "../core/parallel.h"
+
+namespace tt::kernels {
+namespace {
+
+struct PoolGeom {
+  int64_t N, H, W, C, KH, KW, sh, sw, OH, OW, pt, pl;
+
+  // Window rows [kh0, kh1) of output row oh that lie inside the input, and
+  // likewise columns: padding is never part of a window.
+  void rows(int64_t oh, int64_t& h0, int64_t& kh0, int64_t& kh1) const {
+    h0 = oh * sh - pt;
+    kh0 = std::max<int64_t>(0, -h0);
+    kh1 = std::min(KH, H - h0);
+  }
+  void cols(int64_t ow, int64_t& w0, int64_t& kw0, int64_t& kw1) const {
+    w0 = ow * sw - pl;
+    kw0 = std::max<int64_t>(0, -w0);
+    kw1 = std::min(KW, W - w0);
+  }
+  Shape output_shape() const { return {N, OH, OW, C}; }
+  int64_t row_grain() const { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, OW * KH * KW * C)); }
+};
+
+PoolGeom pool_geometry(const char* op, const Shape& in, Hw k, Hw s, const Padding& pad) {
+  TT_CHECK(in.size() == 4, op, ": expected an input of rank 4 (batch, height, width, channels), got shape ", in);
+  for (int64_t d : in) TT_CHECK(d >= 0, op, ": negative dimension in input shape ", in);
+  TT_CHECK(k[0] >= 1 && k[1] >= 1, op, ": ksize must be positive, got ", Shape{k[0], k[1]});
+  TT_CHECK(s[0] >= 1 && s[1] >= 1, op, ": strides must be positive, got ", Shape{s[0], s[1]});
+  if (pad.kind == Padding::explicit_)
+    TT_CHECK(pad.top >= 0 && pad.bottom >= 0 && pad.left >= 0 && pad.right >= 0 && pad.top < k[0] &&
+                 pad.bottom < k[0] && pad.left < k[1] && pad.right < k[1],
+             op, ": explicit padding must be non-negative and smaller than the window ", Shape{k[0], k[1]},
+             ", got [[", pad.top, ", ", pad.bottom, "], [", pad.left, ", ", pad.right, "]]");
+  const Axis h = window_axis(in[1], k[0], s[0], 1, pad.kind, pad.top, pad.bottom);
+  const Axis w = window_axis(in[2], k[1], s[1], 1, pad.kind, pad.left, pad.right);
+  TT_CHECK(h.out > 0 && w.out > 0, op, ": the output would be empty (", h.out, " x ", w.out, ") for input ", in,
+           " with ksize ", Shape{k[0], k[1]}, ", strides ", Shape{s[0], s[1]}, " and ", padding_name(pad),
+           " padding");
+  return {in[0], in[1], in[2], in[3], k[0], k[1], s[0], s[1], h.out, w.out, h.pad_before, w.pad_before};
+}
+
+void check_float(const char* op, const Tensor& t, const char* name) {
+  TT_TYPE_CHECK(is_floating(t.dtype), op, ": ", name, " must be float32 or float64, got ", dtype_name(t.dtype));
+}
+
+// fn(out, first, window) for every output pixel, rows split across threads:
+// `first` is the first input element of the window, `window(f)` calls f(v)
+// for every input pixel v of the window in row-major order.
+template <typename T, typename F>
+void for_each_window(const PoolGeom& g, const T* x, T* y, const F& fn) {
+  parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / g.OH, oh = r % g.OH;
+      int64_t h0, kh0, kh1;
+      g.rows(oh, h0, kh0, kh1);
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        int64_t w0, kw0, kw1;
+        g.cols(ow, w0, kw0, kw1);
+        auto window = [&](const auto& f) {
+          for (int64_t kh = kh0; kh < kh1; ++kh)
+            for (int64_t kw = kw0; kw < kw1; ++kw) f(x + ((n * g.H + h0 + kh) * g.W + w0 + kw) * g.C);
+        };
+        fn(y + (r * g.OW + ow) * g.C, (kh1 - kh0) * (kw1 - kw0), window);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {
+  const char* op = "max_pool2d";
+  check_float(op, x, "input");
+  const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
+  Tensor y = Tensor::empty(g.output_shape(), x.dtype);
+  const Tensor xc = x.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t C = g.C;
+    for_each_window(g, xc.data<T>(), y.data<T>(), [&](T* out, int64_t, const auto& window) {
+      bool first = true;
+      window([&](const T* v) {
+        if (first) std::copy_n(v, C, out);
+        else
+          for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
+        first = false;
+      });
+    });
+  });
+  return y;
+}
+
+Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Hw ksize, Hw strides,
+                           const Padding& pad) {
+  const char* op = "max_pool2d_backward";
+  check_float(op, x, "input");
+  TT_TYPE_CHECK(dy.dtype == x.dtype && y.dtype == x.dtype, op, ": input, output and gradient dtypes differ (",
+                dtype_name(x.dtype), ", ", dtype_name(y.dtype), ", ", dtype_name(dy.dtype), ")");
+  const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
+  TT_CHECK(y.shape == g.output_shape() && dy.shape == g.output_shape(), op, ": output ", y.shape, " and gradient ",
+           dy.shape, " must both have the pooled shape ", g.output_shape());
+  Tensor dx = Tensor::zeros(x.shape, x.dtype);
+  const Tensor xc = x.contiguous(), dyc = dy.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = xc.data<T>();
+    const T* gp = dyc.data<T>();
+    T* dxp = dx.data<T>();
+    const int64_t C = g.C, img = g.H * g.W * C;
+    // Windows overlap when strides < ksize: one image per thread, scanned in order.
+    parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
+      std::vector<T> best(static_cast<size_t>(C));
+      std::vector<int64_t> arg(static_cast<size_t>(C));
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* ximg = xp + n * img;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          int64_t h0, kh0, kh1;
+          g.rows(oh, h0, kh0, kh1);
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            int64_t w0, kw0, kw1;
+            g.cols(ow, w0, kw0, kw1);
+            for (int64_t kh = kh0; kh < kh1; ++kh)
+              for (int64_t kw = kw0; kw < kw1; ++kw) {
+                const int64_t at = ((h0 + kh) * g.W + w0 + kw) * C;
+                const T* v = ximg + at;
+                if (kh == kh0 && kw == kw0) {
+                  std::copy_n(v, C, best.data());
+                  std::fill(arg.begin(), arg.end(), at);
+                  continue;
+                }
+                for (int64_t c = 0; c < C; ++c)
+                  if (v[c] > best[size_t(c)]) best[size_t(c)] = v[c], arg[size_t(c)] = at;
+              }
+            const T* d = gp + ((n * g.OH + oh) * g.OW + ow) * C;
+            T* dximg = dxp + n * img;
+            for (int64_t c = 0; c < C; ++c) dximg[arg[size_t(c)] + c] += d[c];
+          }
+        }
+      }
+    });
+  });
+  return dx;
+}
+
+Tensor avg_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {
+  const char* op = "avg_pool2d";
+  check_float(op, x, "input");
+  const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
+  Tensor y = Tensor::empty(g.output_shape(), x.dtype);
+  const Tensor xc = x.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t C = g.C;
+    for_each_window(g, xc.data<T>(), y.data<T>(), [&](T* out, int64_t count, const auto& window) {
+      std::fill_n(out, C, T(0));
+      window([&](const T* v) {
+        for (int64_t c = 0; c < C; ++c) out[c] += v[c];
+      });
+      for (int64_t c = 0; c < C; ++c) out[c] /= T(count);
+    });
+  });
+  return y;
+}
+
+Tensor avg_pool2d_backward(const Tensor& dy, const Shape& input_shape, Hw ksize, Hw strides, const Padding& pad) {
+  const char* op = "avg_pool2d_backward";
+  check_float(op, dy, "gradient");
+  const PoolGeom g = pool_geometry(op, input_shape, ksize, strides, pad);
+  TT_CHECK(dy.shape == g.output_shape(), op, ": gradient has shape ", dy.shape, ", expected the pooled shape ",
+           g.output_shape());
+  Tensor dx = Tensor::empty(input_shape, dy.dtype);
+  const Tensor dyc = dy.contiguous();
+  TT_DISPATCH_FLOAT(dy.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* gp = dyc.data<T>();
+    T* dxp = dx.data<T>();
+    const int64_t C = g.C;
+    // Gather form: each input pixel sums dy / count over the windows that
+    // contain it, so rows split across threads without write conflicts.
+    auto range = [](int64_t i, int64_t pad_before, int64_t k, int64_t s, int64_t out, int64_t& lo, int64_t& hi) {
+      const int64_t first = i + pad_before - k + 1;
+      lo = first <= 0 ? 0 : (first + s - 1) / s;
+      hi = std::min(out, (i + pad_before) / s + 1);
+    };
+    std::vector<T> count_w(static_cast<size_t>(g.OW));
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, kw0, kw1;
+      g.cols(ow, w0, kw0, kw1);
+      count_w[size_t(ow)] = T(kw1 - kw0);
+    }
+    parallel_for(0, g.N * g.H, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, g.W * C)), [&](int64_t r0,
+                                                                                                 int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g.H, ih = r % g.H;
+        int64_t oh0, oh1;
+        range(ih, g.pt, g.KH, g.sh, g.OH, oh0, oh1);
+        for (int64_t iw = 0; iw < g.W; ++iw) {
+          int64_t ow0, ow1;
+          range(iw, g.pl, g.KW, g.sw, g.OW, ow0, ow1);
+          T* out = dxp + (r * g.W + iw) * C;
+          std::fill_n(out, C, T(0));
+          for (int64_t oh = oh0; oh < oh1; ++oh) {
+            int64_t h0, kh0, kh1;
+            g.rows(oh, h0, kh0, kh1);
+            for (int64_t ow = ow0; ow < ow1; ++ow) {
+              const T count = T(kh1 - kh0) * count_w[size_t(ow)];
+              const T* d = gp + ((n * g.OH + oh) * g.OW + ow) * C;
+              for (int64_t c = 0; c < C; ++c) out[c] += d[c] / count;
+            }
+          }
+        }
+      }
+    });
+  });
+  return dx;
+}
+
+}  // namespace tt::kernels
