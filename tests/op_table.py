@@ -407,3 +407,75 @@ CASES += [
     # dropout is random; rate 0 checks the plumbing here, tests/test_nn_ops.py checks masks and gradients
     Case("dropout", lambda x, rate: x, unary(), kwargs={"rate": 0.0}, grad=False),
 ]
+
+
+def _np_conv2d(x, w, strides, padding, dilations=None):
+    """Direct NHWC/HWIO convolution with TensorFlow's SAME padding rule."""
+    sh, sw = strides
+    dh, dw = dilations or (1, 1)
+    kh, kw, cin, cout = w.shape
+    n, h, wd, _ = x.shape
+    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if padding == "SAME":
+        oh, ow = -(-h // sh), -(-wd // sw)
+        ph, pw = max((oh - 1) * sh + ekh - h, 0), max((ow - 1) * sw + ekw - wd, 0)
+        x = np.pad(x, [(0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)])
+    else:
+        oh, ow = (h - ekh) // sh + 1, (wd - ekw) // sw + 1
+    out = np.zeros((n, oh, ow, cout))
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw, :]
+            out += np.einsum("nhwc,cd->nhwd", patch, w[i, j])
+    return out
+
+
+def _np_pool(x, ksize, strides, padding, reduce):
+    kh, kw = ksize
+    sh, sw = strides
+    n, h, w, c = x.shape
+    if padding == "SAME":
+        oh, ow = -(-h // sh), -(-w // sw)
+        ph, pw = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+        top, left = ph // 2, pw // 2
+    else:
+        oh, ow, top, left = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    out = np.zeros((n, oh, ow, c))
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * sh - top, j * sw - left
+            win = x[:, max(r0, 0):min(r0 + kh, h), max(c0, 0):min(c0 + kw, w), :]
+            out[:, i, j, :] = reduce(win, axis=(1, 2))
+    return out
+
+
+@st.composite
+def conv_case(draw):
+    n, h, w = draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    cin, cout = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    strides = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    if padding == "VALID":
+        h, w = max(h, (kh - 1) * dil[0] + 1), max(w, (kw - 1) * dil[1] + 1)
+    return ([values((n, h, w, cin), draw(SEEDS)), values((kh, kw, cin, cout), draw(SEEDS))],
+            {"strides": strides, "padding": padding, "dilations": dil})
+
+
+@st.composite
+def pool_case(draw):
+    n, h, w, c = draw(st.integers(1, 2)), draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    if padding == "VALID":
+        h, w = max(h, k[0]), max(w, k[1])
+    return [values((n, h, w, c), draw(SEEDS))], {"ksize": k, "strides": s, "padding": padding}
+
+
+CASES += [
+    Case("conv2d", _np_conv2d, conv_case()),
+    Case("max_pool2d", lambda x, ksize, strides, padding: _np_pool(x, ksize, strides, padding, np.max), pool_case()),
+    Case("avg_pool2d", lambda x, ksize, strides, padding: _np_pool(x, ksize, strides, padding, np.mean), pool_case()),
+]

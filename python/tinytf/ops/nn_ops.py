@@ -1,5 +1,7 @@
 """Neural-network ops (``tinytf.nn``): activations, bias_add, the fused
-Dense op the layers use, normalisation helpers, losses."""
+Dense and Conv2D ops the layers use, normalisation, losses, pooling."""
+import numpy as np
+
 from ._base import _core, _wrap, active, as_tensor, binary_args, float_only, normalize_axis, record, recording, register_nn
 from .array_ops import expand_dims
 from .math_ops import _activation, exp, reduce_mean, reduce_sum, rsqrt, square
@@ -178,6 +180,8 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     z = as_tensor(labels)
     if not z.dtype.is_integer:
         raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be int32 or int64, got {z.dtype.name}")
+    if z.dtype == "uint8":
+        z = _wrap(z._t.to(_core.DType.int32))
     if tuple(z.shape) != tuple(x.shape[:-1]):
         raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels shape {tuple(z.shape)} must equal "
                          f"logits shape without the last axis {tuple(x.shape[:-1])}")
@@ -283,3 +287,90 @@ def layer_norm(x, gamma, beta, epsilon, axis_count=1):
 
         record(inputs, y, backward)
     return y
+
+
+# --- convolution and pooling (NHWC, HWIO filters) ------------------------------------------
+
+def _pair(v, what, op, four=True):
+    """(h, w) from an int or a list of 1, 2 or (NHWC) 4 ints, as TensorFlow accepts."""
+    if v is None:
+        return (1, 1)
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    v = [int(a) for a in v]
+    if len(v) == 1:
+        return (v[0], v[0])
+    if len(v) == 2:
+        return tuple(v)
+    if len(v) == 4 and four:
+        if v[0] != 1 or v[3] != 1:
+            raise ValueError(f"{op}: {what} for the batch and channel dimensions must be 1, got {v}")
+        return (v[1], v[2])
+    raise ValueError(f"{op}: {what} must be an int or a list of 1, 2 or 4 ints, got {v}")
+
+
+def _padding(padding, op):
+    if isinstance(padding, str):
+        p = padding.upper()
+        if p not in ("SAME", "VALID"):
+            raise ValueError(f"{op}: padding must be 'SAME', 'VALID' or explicit pairs, got {padding!r}")
+        return p
+    pads = [[int(a), int(b)] for a, b in padding]
+    if len(pads) == 4:
+        if pads[0] != [0, 0] or pads[3] != [0, 0]:
+            raise ValueError(f"{op}: explicit padding of the batch and channel dimensions must be 0, got {pads}")
+        pads = pads[1:3]
+    return pads
+
+
+def _check_nhwc(data_format, op):
+    if data_format not in (None, "NHWC", "channels_last"):
+        raise ValueError(f"{op}: only NHWC (channels_last) data is supported, got data_format={data_format!r}")
+
+
+def conv2d_fused(x, filters, strides, dilations, padding, bias=None, activation=None):
+    """activation(conv2d(x, filters) + bias) in one kernel; the layers call this."""
+    act = _ACTS[activation]
+    y = _wrap(_core.conv2d(x._t, filters._t, strides, dilations, padding, None if bias is None else bias._t, act))
+    if active():
+        inputs = (x, filters) if bias is None else (x, filters, bias)
+
+        def backward(dy, needs):
+            dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, act,
+                                               needs[0], bias is not None and needs[2])
+            grads = (None if dx is None else _wrap(dx), _wrap(dw))
+            return grads if bias is None else grads + (None if db is None else _wrap(db),)
+
+        record(inputs, y, backward)
+    return y
+
+
+@register_nn
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
+    """2-D convolution of NHWC input with HWIO filters, as tf.nn.conv2d."""
+    _check_nhwc(data_format, "conv2d")
+    x, w = binary_args(input, filters, "conv2d")
+    float_only(x, "conv2d")
+    return conv2d_fused(x, w, _pair(strides, "strides", "conv2d"), _pair(dilations, "dilations", "conv2d"),
+                        _padding(padding, "conv2d"))
+
+
+def _pool(name, forward, backward_kernel):
+    def op(input, ksize, strides, padding, data_format="NHWC", name=None):
+        _check_nhwc(data_format, op.__name__)
+        x = as_tensor(input)
+        float_only(x, op.__name__)
+        k, s, p = _pair(ksize, "ksize", op.__name__), _pair(strides, "strides", op.__name__), _padding(padding, op.__name__)
+        y = _wrap(forward(x._t, k, s, p))
+        if active():
+            record((x,), y, lambda dy, needs: (_wrap(backward_kernel(x, y, dy, k, s, p)),))
+        return y
+
+    op.__name__ = op.__qualname__ = name
+    return register_nn(op)
+
+
+max_pool2d = _pool("max_pool2d", _core.max_pool2d,
+                   lambda x, y, dy, k, s, p: _core.max_pool2d_backward(x._t, y._t, dy._t, k, s, p))
+avg_pool2d = _pool("avg_pool2d", _core.avg_pool2d,
+                   lambda x, y, dy, k, s, p: _core.avg_pool2d_backward(dy._t, list(x.shape), k, s, p))
