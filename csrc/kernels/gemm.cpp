@@ -1,39 +1,164 @@
-// Reference GEMM: correct for every flag and stride, simply blocked.
-// (The tuned BLIS-style kernels replace the inner part; the interface stays.)
+// GEMM entry point: argument checks, the strategy for a shape (which operands
+// to pack, how many threads), and the split of C between threads. The blocked
+// kernels themselves are in gemm_blocked.h, built once per ISA.
 #include "gemm.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "../core/cpu.h"
 #include "../core/parallel.h"
+#include "gemm_impl.h"
 
 namespace tt::kernels {
+
+namespace gemm_detail {
+
+void act_inplace(Act act, float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
+}
+void act_inplace(Act act, double* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
+}
+
+namespace {
+
+const IsaKernels& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return kernels_avx512();
+    case Isa::avx2: return kernels_avx2();
+    default: return kernels_generic();
+  }
+}
+
+template <typename T> const Blocking& blocking_of(const IsaKernels& k);
+template <> const Blocking& blocking_of<float>(const IsaKernels& k) { return k.f32; }
+template <> const Blocking& blocking_of<double>(const IsaKernels& k) { return k.f64; }
+template <typename T> BlockFn<T> block_fn(const IsaKernels& k);
+template <> BlockFn<float> block_fn<float>(const IsaKernels& k) { return k.block_f32; }
+template <> BlockFn<double> block_fn<double>(const IsaKernels& k) { return k.block_f64; }
+
+// Pack buffers: one per thread, grown on demand and kept, so the steady state
+// allocates nothing.
+template <typename T>
+Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  auto round64 = [](size_t n) { return (n + 63) / 64 * 64; };
+  const size_t a_bytes = pack_a ? round64(size_t(bl.mc * bl.kc) * sizeof(T)) : 0;
+  const size_t need = a_bytes + round64(size_t(bl.kc * bl.nc) * sizeof(T));
+  if (buf.bytes < need) {
+    std::free(buf.p);
+    buf.p = std::aligned_alloc(64, need);
+    buf.bytes = buf.p ? need : 0;
+    if (!buf.p) throw memory_error("gemm: cannot allocate " + std::to_string(need) + " bytes of pack buffers");
+  }
+  char* base = static_cast<char*>(buf.p);
+  return {pack_a ? reinterpret_cast<T*>(base) : nullptr, reinterpret_cast<T*>(base + a_bytes)};
+}
+
+bool in_parallel_region() {
+#ifdef _OPENMP
+  return omp_in_parallel();
+#else
+  return false;
+#endif
+}
+
+// Split [0, n) into `parts` ranges on multiples of `step`; returns range p.
+std::pair<int64_t, int64_t> split_range(int64_t n, int64_t step, int64_t parts, int64_t p) {
+  const int64_t units = (n + step - 1) / step;
+  const int64_t u0 = units * p / parts, u1 = units * (p + 1) / parts;
+  return {std::min(n, u0 * step), std::min(n, u1 * step)};
+}
+
+// Time-like cost of the largest part when n is split in `parts` on multiples of step.
+double split_balance(int64_t n, int64_t step, int64_t parts) {
+  int64_t worst = 0;
+  for (int64_t p = 0; p < parts; ++p) {
+    auto [b, e] = split_range(n, step, parts, p);
+    worst = std::max(worst, e - b);
+  }
+  return double(n) / double(parts * std::max<int64_t>(worst, 1));
+}
+
+}  // namespace
+}  // namespace gemm_detail
 
 template <typename T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const T* bias, Act act) {
+  using namespace gemm_detail;
   TT_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative size M=", M, " N=", N, " K=", K);
   TT_CHECK(lda >= std::max<int64_t>(1, ta ? M : K) && ldb >= std::max<int64_t>(1, tb ? K : N) &&
                ldc >= std::max<int64_t>(1, N),
-           "gemm: leading dimension too small (lda=", lda, " ldb=", ldb, " ldc=", ldc, ")");
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, N * std::max<int64_t>(K, 1)));
-  parallel_for(0, M, grain, [&](int64_t i0, int64_t i1) {
-    std::vector<T> acc(static_cast<size_t>(N));
-    for (int64_t i = i0; i < i1; ++i) {
-      std::fill(acc.begin(), acc.end(), T(0));
-      for (int64_t k = 0; k < K; ++k) {
-        const T a = ta ? A[k * lda + i] : A[i * lda + k];
-        if (tb) for (int64_t j = 0; j < N; ++j) acc[j] += a * B[j * ldb + k];
-        else for (int64_t j = 0; j < N; ++j) acc[j] += a * B[k * ldb + j];
-      }
-      T* c = C + i * ldc;
-      for (int64_t j = 0; j < N; ++j) {
-        T v = alpha * acc[j] + (beta == T(0) ? T(0) : beta * c[j]);
-        if (bias) v += bias[j];
-        c[j] = act_forward(act, v);
-      }
+           "gemm: leading dimension too small for M=", M, " N=", N, " K=", K, " trans_a=", ta, " trans_b=", tb,
+           " (lda=", lda, " ldb=", ldb, " ldc=", ldc, ")");
+  TT_CHECK(int(act) >= 0 && int(act) <= int(Act::tanh), "gemm: unknown activation ", int(act));
+  if (M == 0 || N == 0) return;
+  TT_CHECK(C && (K == 0 || (A && B)), "gemm: null data pointer");
+
+  const IsaKernels& ks = kernels_for(isa());
+  const Blocking& bl = blocking_of<T>(ks);
+  Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, false, false};
+  // Packing B costs K*N copies and saves strided loads in each of the M/mr
+  // row strips that reuse it; packing A costs M*K copies for N/nr reuses.
+  // B^T must be packed (the micro-kernel loads vectors along N).
+  p.pack_b = tb || (M >= 256 && N >= 256 && K >= 64);
+  p.pack_a = ta && N >= 256 && M >= 256 && K >= 64;
+  if (const char* e = std::getenv("TINYTF_GEMM_PACK")) {  // TEMP: tuning
+    p.pack_a = ta && std::strchr(e, 'a') != nullptr;
+    p.pack_b = tb || std::strchr(e, 'b') != nullptr;
+  }
+
+  // Threads: only when each gets enough work to pay for waking it, and the
+  // split (rows or columns of C, on tile boundaries) is the more balanced one.
+  const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
+  int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / 65536.0));
+  parts = std::max<int64_t>(parts, 1);
+  const BlockFn<T> fn = block_fn<T>(ks);
+  if (parts == 1) {
+    fn(p, 0, M, 0, N, thread_workspace<T>(bl, p.pack_a));
+    return;
+  }
+  const bool split_m = split_balance(M, bl.mr, parts) >= split_balance(N, bl.nr, parts);
+  parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
+    const Workspace<T> ws = thread_workspace<T>(bl, p.pack_a);
+    for (int64_t i = b; i < e; ++i) {
+      auto [r0, r1] = split_range(split_m ? M : N, split_m ? bl.mr : bl.nr, parts, i);
+      if (r0 < r1) split_m ? fn(p, r0, r1, 0, N, ws) : fn(p, 0, M, r0, r1, ws);
     }
   });
+}
+
+double fma_peak_gflops(bool f64) {
+  using namespace gemm_detail;
+  const IsaKernels& ks = kernels_for(isa());
+  double (*probe)(int64_t) = f64 ? ks.fma_probe_f64 : ks.fma_probe_f32;
+  // Many short runs, best one: on a shared machine the best run is the one
+  // that had the cores to itself.
+  const int64_t w = f64 ? ks.w64 : ks.w32, iters = 1 << 17, threads = num_threads();
+  std::vector<double> sink(size_t(threads), 0.0);
+  double best = 0;
+  for (int rep = 0; rep < 40; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    parallel_for(0, threads, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) sink[size_t(i)] += probe(iters);
+    });
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 32.0 * double(w * iters * threads) / dt * 1e-9);
+  }
+  return sink[0] == 12345.0 ? 0.0 : best;  // reads the sink
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,

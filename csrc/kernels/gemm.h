@@ -32,4 +32,9 @@ struct DenseGrads { Tensor dx, dw, db; };
 DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Act act, bool need_dx,
                           bool need_db);
 
+// Measured FMA throughput of this machine in GFLOP/s for the active ISA, on
+// num_threads() threads (best of many short runs of independent FMA chains):
+// the peak that GEMM figures are compared with.
+double fma_peak_gflops(bool double_precision);
+
 }  // namespace tt::kernels
