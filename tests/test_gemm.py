@@ -221,7 +221,8 @@ def test_matmul_non_contiguous_views(isa, dtype):
 
 def test_matmul_batched_bitwise_identical_for_1_and_2_threads(threads):
     rng = np.random.default_rng(9)
-    for sa, sb in [((64, 8, 16), (16, 8)), ((6, 40, 70), (6, 70, 50)), ((2, 200, 300), (300, 90))]:
+    # threads across the batch / inside one folded GEMM / inside each product
+    for sa, sb in [((200, 16, 32), (200, 32, 24)), ((64, 80, 160), (160, 80)), ((2, 200, 300), (300, 90))]:
         a, b = rand(rng, sa, np.float32), rand(rng, sb, np.float32)
         out = []
         for n in (1, 2):
@@ -289,7 +290,7 @@ def test_dense_without_bias_and_with_transposed_kernel():
 
 def test_dense_backward_bitwise_identical_for_1_and_2_threads(threads):
     rng = np.random.default_rng(12)
-    x, w = rand(rng, (1000, 70), np.float32), rand(rng, (70, 60), np.float32)
+    x, w = rand(rng, (3000, 70), np.float32), rand(rng, (70, 60), np.float32)
     y = np.tanh(x @ w)
     dy = rand(rng, y.shape, np.float32)
     out = []

@@ -116,7 +116,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // B^T must be packed (the micro-kernel loads vectors along N).
   p.pack_b = tb || (M >= 256 && N >= 256 && K >= 64);
   p.pack_a = ta && N >= 256 && M >= 256 && K >= 64;
-  if (const char* e = std::getenv("TINYTF_GEMM_PACK")) {  // TEMP: tuning
+  static const char* e_tune = std::getenv("TINYTF_GEMM_PACK");
+  if (const char* e = e_tune) {  // TEMP: tuning
     p.pack_a = ta && std::strchr(e, 'a') != nullptr;
     p.pack_b = tb || std::strchr(e, 'b') != nullptr;
   }
@@ -124,7 +125,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // Threads: only when each gets enough work to pay for waking it, and the
   // split (rows or columns of C, on tile boundaries) is the more balanced one.
   const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
-  int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / 65536.0));
+  int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
   const BlockFn<T> fn = block_fn<T>(ks);
   if (parts == 1) {

@@ -15,6 +15,10 @@
 
 namespace tt::kernels {
 
+// Multiply-adds below which a product is not worth a thread of its own
+// (waking a second thread costs about 1.5 us; this is about 3 us of work).
+constexpr double kGemmMinWorkPerThread = 256.0 * 1024;
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const T* bias = nullptr, Act act = Act::none);

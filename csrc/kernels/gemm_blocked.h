@@ -37,6 +37,14 @@ namespace {
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// Size of the blocks that cut len into as few pieces of at most `most` as
+// possible, all equal but the last, in multiples of `unit` (`most` is one).
+inline int64_t even_block(int64_t len, int64_t most, int64_t unit) {
+  if (len <= most) return most;
+  const int64_t pieces = (len + most - 1) / most, size = (len + pieces - 1) / pieces;
+  return min64((size + unit - 1) / unit * unit, most);
+}
+
 template <typename T>
 struct Epilogue {
   T alpha, beta;
@@ -177,19 +185,25 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   const bool row_a = !p.pack_a && !p.ta;
   const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
 
+  // Blocks of equal size (not full ones and a ragged rest). kc depends on K
+  // alone: it fixes where the FMA chains are cut (Note [GEMM determinism]).
+  const int64_t kc_step = even_block(p.K, bl.kc, 1);
+  // Blocks of rows only matter when A is packed (its buffer holds mc x kc).
+  const int64_t mc_step = p.pack_a ? even_block(m1 - m0, bl.mc, MR) : m1 - m0;
+  const int64_t nc_step = even_block(n1 - n0, bl.nc, NR);
   int64_t pc = 0;
   do {  // runs once when K == 0: the epilogue still writes beta*C + bias
-    const int64_t kc = min64(bl.kc, p.K - pc);
+    const int64_t kc = min64(kc_step, p.K - pc);
     const Epilogue<T> e{p.alpha, p.beta, p.bias, p.act, pc == 0, pc + kc >= p.K};
-    for (int64_t ic = m0; ic < m1; ic += bl.mc) {
-      const int64_t mc = min64(bl.mc, m1 - ic);
+    for (int64_t ic = m0; ic < m1; ic += mc_step) {
+      const int64_t mc = min64(mc_step, m1 - ic);
       if (p.pack_a)
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
           const T* src = p.A + pc * p.lda + ir;
           pack_a_trans<S>(src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
         }
-      for (int64_t jc = n0; jc < n1; jc += bl.nc) {
-        const int64_t nc = min64(bl.nc, n1 - jc);
+      for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        const int64_t nc = min64(nc_step, n1 - jc);
         // Strip t of this block, when packed, sits at ws.b + t*NR*kc.
         for (int64_t jr = jc; jr < jc + nc; jr += NR) {
           const int cols = int(min64(NR, jc + nc - jr));

@@ -11,9 +11,6 @@
 namespace tt::kernels {
 namespace {
 
-// Below this many multiply-adds a product is not worth a thread of its own.
-constexpr double kMinWorkPerThread = 65536.0;
-
 // The last two dims of a tensor as a matrix operand: (data, leading dim,
 // transposed?) with no copy when they are row-major or column-major with a
 // non-overlapping stride; otherwise a contiguous copy.
@@ -111,8 +108,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     // Small products: one thread per group of whole products (each gemm then
     // runs serially inside the region). Big ones: threads inside each gemm.
     const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
-    if (work < kMinWorkPerThread * num_threads()) {
-      const int64_t grain = std::max<int64_t>(1, int64_t(kMinWorkPerThread / std::max(work, 1.0)));
+    if (work < kGemmMinWorkPerThread * num_threads()) {
+      const int64_t grain = std::max<int64_t>(1, int64_t(kGemmMinWorkPerThread / std::max(work, 1.0)));
       parallel_for(0, nbatch, grain, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) one(i);
       });
