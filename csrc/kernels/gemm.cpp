@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -111,16 +110,14 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   const IsaKernels& ks = kernels_for(isa());
   const Blocking& bl = blocking_of<T>(ks);
   Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, false, false};
-  // Packing B costs K*N copies and saves strided loads in each of the M/mr
-  // row strips that reuse it; packing A costs M*K copies for N/nr reuses.
-  // B^T must be packed (the micro-kernel loads vectors along N).
-  p.pack_b = tb || (M >= 256 && N >= 256 && K >= 64);
-  p.pack_a = ta && N >= 256 && M >= 256 && K >= 64;
-  static const char* e_tune = std::getenv("TINYTF_GEMM_PACK");
-  if (const char* e = e_tune) {  // TEMP: tuning
-    p.pack_a = ta && std::strchr(e, 'a') != nullptr;
-    p.pack_b = tb || std::strchr(e, 'b') != nullptr;
-  }
+  // Packing copies an operand block into micro-panels: it costs a pass over
+  // the block and saves strided loads (and cache-set conflicts when a row
+  // stride is a multiple of 4 KB) in every reuse. B is reused by each row
+  // strip of C, A by each column strip. Tuned on the training shapes and
+  // squares (bench/cpp/bench_gemm). B^T must always be packed.
+  const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 4096 == 0; };
+  p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
+  p.pack_a = M >= 64 && K >= 64 && (N >= 512 || (ta && aliasing(lda)));
 
   // Threads: only when each gets enough work to pay for waking it, and the
   // split (rows or columns of C, on tile boundaries) is the more balanced one.

@@ -28,24 +28,24 @@ struct Avx2<float> {
   static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static V load_n(const T* p, int n) { return n == W ? load(p) : _mm256_maskload_ps(p, mask(n)); }
   static void store_n(T* p, V v, int n) { n == W ? _mm256_storeu_ps(p, v) : _mm256_maskstore_ps(p, mask(n), v); }
-  // dst[j*ldd + i] = src[i*lds + j] for an 8 x 8 block.
-  static void transpose(const T* src, int64_t lds, T* dst, int64_t ldd) {
-    V r[8], t[8];
-    for (int i = 0; i < 8; ++i) r[i] = load(src + i * lds);
+  // In place: afterwards r[j] holds lane j of the 8 input vectors.
+  static void transpose(V* r) {
+    V t[8];
     for (int i = 0; i < 8; i += 2) {  // 128-bit lane L of t[i]: rows i, i+1 at columns 4L, 4L+1
       t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
       t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
     }
+    auto pd = [](V x) { return _mm256_castps_pd(x); };
     for (int i = 0; i < 8; i += 4) {  // lane L of r[i + c]: rows i..i+3 at column 4L + c
-      auto pd = [](V x) { return _mm256_castps_pd(x); };
       r[i] = _mm256_castpd_ps(_mm256_unpacklo_pd(pd(t[i]), pd(t[i + 2])));
       r[i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(pd(t[i]), pd(t[i + 2])));
       r[i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(pd(t[i + 1]), pd(t[i + 3])));
       r[i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(pd(t[i + 1]), pd(t[i + 3])));
     }
     for (int c = 0; c < 4; ++c) {  // column 4L + c = lane L of r[c], r[4 + c]
-      _mm256_storeu_ps(dst + c * ldd, _mm256_permute2f128_ps(r[c], r[4 + c], 0x20));
-      _mm256_storeu_ps(dst + (4 + c) * ldd, _mm256_permute2f128_ps(r[c], r[4 + c], 0x31));
+      const V lo = _mm256_permute2f128_ps(r[c], r[4 + c], 0x20), hi = _mm256_permute2f128_ps(r[c], r[4 + c], 0x31);
+      r[c] = lo;
+      r[4 + c] = hi;
     }
   }
 };
@@ -68,18 +68,14 @@ struct Avx2<double> {
   static __m256i mask(int n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
   static V load_n(const T* p, int n) { return n == W ? load(p) : _mm256_maskload_pd(p, mask(n)); }
   static void store_n(T* p, V v, int n) { n == W ? _mm256_storeu_pd(p, v) : _mm256_maskstore_pd(p, mask(n), v); }
-  // dst[j*ldd + i] = src[i*lds + j] for a 4 x 4 block.
-  static void transpose(const T* src, int64_t lds, T* dst, int64_t ldd) {
-    V r[4], t[4];
-    for (int i = 0; i < 4; ++i) r[i] = load(src + i * lds);
-    for (int i = 0; i < 4; i += 2) {  // 128-bit lane L of t[i + c]: rows i, i+1 at column 2L + c
-      t[i] = _mm256_unpacklo_pd(r[i], r[i + 1]);
-      t[i + 1] = _mm256_unpackhi_pd(r[i], r[i + 1]);
-    }
-    for (int c = 0; c < 2; ++c) {  // column 2L + c = lane L of t[c], t[2 + c]
-      _mm256_storeu_pd(dst + c * ldd, _mm256_permute2f128_pd(t[c], t[2 + c], 0x20));
-      _mm256_storeu_pd(dst + (2 + c) * ldd, _mm256_permute2f128_pd(t[c], t[2 + c], 0x31));
-    }
+  // In place: afterwards r[j] holds lane j of the 4 input vectors.
+  static void transpose(V* r) {
+    const V t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);  // lane L: column 2L (+1)
+    const V t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
   }
 };
 

@@ -33,16 +33,15 @@ struct Avx512<float> {
   static __mmask16 mask(int n) { return __mmask16((1u << n) - 1); }
   static V load_n(const T* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store_n(T* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
-  // dst[j*ldd + i] = src[i*lds + j] for a 16 x 16 block.
-  static void transpose(const T* src, int64_t lds, T* dst, int64_t ldd) {
-    V r[16], t[16];
-    for (int i = 0; i < 16; ++i) r[i] = load(src + i * lds);
+  // In place: afterwards r[j] holds lane j of the 16 input vectors.
+  static void transpose(V* r) {
+    V t[16];
     for (int i = 0; i < 16; i += 2) {  // 128-bit lane L of t[i]: rows i, i+1 at columns 4L, 4L+1
       t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
       t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+    auto pd = [](V x) { return _mm512_castps_pd(x); };
     for (int i = 0; i < 16; i += 4) {  // lane L of r[i + c]: rows i..i+3 at column 4L + c
-      auto pd = [](V x) { return _mm512_castps_pd(x); };
       r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i]), pd(t[i + 2])));
       r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[i]), pd(t[i + 2])));
       r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[i + 1]), pd(t[i + 3])));
@@ -51,10 +50,10 @@ struct Avx512<float> {
     for (int c = 0; c < 4; ++c) {  // column 4L + c = lane L of r[c], r[4 + c], r[8 + c], r[12 + c]
       const V x0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), x1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
       const V y0 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), y1 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
-      _mm512_storeu_ps(dst + c * ldd, _mm512_shuffle_f32x4(x0, y0, 0x88));
-      _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0x88));
-      _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(x0, y0, 0xdd));
-      _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(x1, y1, 0xdd));
+      r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+      r[4 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+      r[8 + c] = _mm512_shuffle_f32x4(x0, y0, 0xdd);
+      r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xdd);
     }
   }
 };
@@ -77,10 +76,9 @@ struct Avx512<double> {
   static __mmask8 mask(int n) { return __mmask8((1u << n) - 1); }
   static V load_n(const T* p, int n) { return _mm512_maskz_loadu_pd(mask(n), p); }
   static void store_n(T* p, V v, int n) { _mm512_mask_storeu_pd(p, mask(n), v); }
-  // dst[j*ldd + i] = src[i*lds + j] for an 8 x 8 block.
-  static void transpose(const T* src, int64_t lds, T* dst, int64_t ldd) {
-    V r[8], t[8];
-    for (int i = 0; i < 8; ++i) r[i] = load(src + i * lds);
+  // In place: afterwards r[j] holds lane j of the 8 input vectors.
+  static void transpose(V* r) {
+    V t[8];
     for (int i = 0; i < 8; i += 2) {  // 128-bit lane L of t[i + c]: rows i, i+1 at column 2L + c
       t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
       t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
@@ -88,10 +86,10 @@ struct Avx512<double> {
     for (int c = 0; c < 2; ++c) {  // column 2L + c = lane L of t[c], t[2 + c], t[4 + c], t[6 + c]
       const V x0 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0x88), x1 = _mm512_shuffle_f64x2(t[c], t[2 + c], 0xdd);
       const V y0 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0x88), y1 = _mm512_shuffle_f64x2(t[4 + c], t[6 + c], 0xdd);
-      _mm512_storeu_pd(dst + c * ldd, _mm512_shuffle_f64x2(x0, y0, 0x88));
-      _mm512_storeu_pd(dst + (2 + c) * ldd, _mm512_shuffle_f64x2(x1, y1, 0x88));
-      _mm512_storeu_pd(dst + (4 + c) * ldd, _mm512_shuffle_f64x2(x0, y0, 0xdd));
-      _mm512_storeu_pd(dst + (6 + c) * ldd, _mm512_shuffle_f64x2(x1, y1, 0xdd));
+      r[c] = _mm512_shuffle_f64x2(x0, y0, 0x88);
+      r[2 + c] = _mm512_shuffle_f64x2(x1, y1, 0x88);
+      r[4 + c] = _mm512_shuffle_f64x2(x0, y0, 0xdd);
+      r[6 + c] = _mm512_shuffle_f64x2(x1, y1, 0xdd);
     }
   }
 };

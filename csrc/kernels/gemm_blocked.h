@@ -33,7 +33,7 @@ namespace {
 // S provides: T; V (a vector of S::W lanes); blocking (mr = MR rows,
 // nr = NV vectors); zero, set1, load, bcast, fma(a, b, c) = a*b + c, mul,
 // add, max, min; load_n / store_n touching only the first n lanes (load_n
-// zeroes the others); transpose(src, lds, dst, ldd) of a W x W block.
+// zeroes the others); transpose(V r[W]) in place.
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -141,20 +141,41 @@ using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking
 
 // ---- packing ----------------------------------------------------------------
 
-// A^T as stored (K x M): rows [0, rows) x k [0, kc) into dst[k*rows + i]; each
-// k is a contiguous run of rows, so this is a strided copy.
+// dst[j*ldd + i] = src[i*lds + j] for i < lanes, j < cols, reading only rows
+// i < rows (<= lanes <= W; the other lanes get zeros): a W x W register
+// transpose with ragged edges.
 template <class S>
-void pack_a_trans(const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
-  constexpr int W = S::W;
-  for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
-    for (int i = 0; i < rows; i += W) S::store_n(dst + i, S::load_n(a + i, rows - i), rows - i < W ? rows - i : W);
+void transpose_block(const typename S::T* src, int64_t lds, int rows, int cols, typename S::T* dst, int64_t ldd,
+                     int lanes) {
+  typename S::V r[S::W];
+  for (int i = 0; i < S::W; ++i) r[i] = i < rows ? S::load_n(src + i * lds, cols) : S::zero();
+  S::transpose(r);
+  for (int j = 0; j < cols; ++j) S::store_n(dst + j * ldd, r[j], lanes);
 }
 
-// B k [0, kc) x columns [0, cols) into dst[k*width + j], zero for cols <= j < width
-// (width = the strip's vectors * W). B as stored (K x N) or, with tb, N x K.
+// Rows [0, rows) x k [0, kc) of A into the k-major micro-panel dst[k*rows + i].
+// A^T as stored (K x M, ta) has each k as a contiguous run of rows: a strided
+// copy. A as stored (M x K) is transposed in W x W blocks.
+template <class S>
+void pack_a(bool ta, const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
+  constexpr int W = S::W;
+  if (ta) {
+    for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
+      for (int i = 0; i < rows; i += W) S::store_n(dst + i, S::load_n(a + i, rows - i), rows - i < W ? rows - i : W);
+    return;
+  }
+  for (int i = 0; i < rows; i += W) {
+    const int n = rows - i < W ? rows - i : W;
+    for (int64_t k = 0; k < kc; k += W)
+      transpose_block<S>(a + i * lda + k, lda, n, int(min64(W, kc - k)), dst + k * rows + i, rows, n);
+  }
+}
+
+// k [0, kc) x columns [0, cols) of B into the strip dst[k*width + j], zero for
+// cols <= j < width (width = the strip's vectors * W). B as stored (K x N) is
+// a strided copy; B^T (tb: stored N x K) is transposed in W x W blocks.
 template <class S>
 void pack_b(bool tb, const typename S::T* b, int64_t ldb, int cols, int width, int64_t kc, typename S::T* dst) {
-  using T = typename S::T;
   constexpr int W = S::W;
   if (!tb) {
     for (int64_t k = 0; k < kc; ++k)
@@ -162,16 +183,11 @@ void pack_b(bool tb, const typename S::T* b, int64_t ldb, int cols, int width, i
         S::store_n(dst + k * width + j, S::load_n(b + k * ldb + j, cols - j < W ? cols - j : W), W);
     return;
   }
-  // Transpose W x W blocks in registers; the ragged edges element by element.
-  int64_t k = 0;
-  for (; k + W <= kc; k += W) {
-    int j = 0;
-    for (; j + W <= cols; j += W) S::transpose(b + j * ldb + k, ldb, dst + k * width + j, width);
-    for (; j < width; ++j)
-      for (int64_t kk = k; kk < k + W; ++kk) dst[kk * width + j] = j < cols ? b[j * ldb + kk] : T(0);
+  for (int j = 0; j < width; j += W) {
+    const int n = cols - j < W ? cols - j : W;
+    for (int64_t k = 0; k < kc; k += W)
+      transpose_block<S>(b + j * ldb + k, ldb, n, int(min64(W, kc - k)), dst + k * width + j, width, W);
   }
-  for (; k < kc; ++k)
-    for (int j = 0; j < width; ++j) dst[k * width + j] = j < cols ? b[j * ldb + k] : T(0);
 }
 
 // ---- the blocked loops --------------------------------------------------------
@@ -199,8 +215,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
       const int64_t mc = min64(mc_step, m1 - ic);
       if (p.pack_a)
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
-          const T* src = p.A + pc * p.lda + ir;
-          pack_a_trans<S>(src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
+          const T* src = p.ta ? p.A + pc * p.lda + ir : p.A + ir * p.lda + pc;
+          pack_a<S>(p.ta, src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
         }
       for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = min64(nc_step, n1 - jc);

@@ -53,9 +53,13 @@ struct Generic {
   static void store_n(T* p, V v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v.x[i];
   }
-  static void transpose(const T* src, int64_t lds, T* dst, int64_t ldd) {
+  static void transpose(V* r) {
     for (int i = 0; i < W; ++i)
-      for (int j = 0; j < W; ++j) dst[j * ldd + i] = src[i * lds + j];
+      for (int j = i + 1; j < W; ++j) {
+        const T x = r[i].x[j];
+        r[i].x[j] = r[j].x[i];
+        r[j].x[i] = x;
+      }
   }
 };
 

@@ -11,24 +11,25 @@
 namespace tt::kernels {
 namespace {
 
-// The last two dims of a tensor as a matrix operand: (data, leading dim,
-// transposed?) with no copy when they are row-major or column-major with a
-// non-overlapping stride; otherwise a contiguous copy.
-struct MatView {
-  Tensor t;  // keeps the data alive; batch strides come from it
+// The last two dims of x as a matrix operand (tensor, leading dim,
+// transposed?): x itself when they are row-major or column-major with
+// non-overlapping rows, otherwise a contiguous copy made into `copy`.
+struct Operand {
+  const Tensor* t;  // batch strides come from this tensor
   int64_t ld;
   bool trans;
 };
 
-MatView as_matrix(const Tensor& x, bool trans) {
+Operand as_matrix(const Tensor& x, bool trans, Tensor& copy) {
   const int n = x.ndim();
   const int64_t rows = x.shape[n - 2], cols = x.shape[n - 1];
   const int64_t rs = x.strides[n - 2], cs = x.strides[n - 1];
   if ((cs == 1 || cols <= 1) && (rs >= std::max<int64_t>(cols, 1) || rows <= 1))
-    return {x, rows <= 1 ? std::max<int64_t>(cols, 1) : rs, trans};
+    return {&x, rows <= 1 ? std::max<int64_t>(cols, 1) : rs, trans};
   if ((rs == 1 || rows <= 1) && (cs >= std::max<int64_t>(rows, 1) || cols <= 1))
-    return {x, cols <= 1 ? std::max<int64_t>(rows, 1) : cs, !trans};
-  return {x.contiguous(), std::max<int64_t>(cols, 1), trans};
+    return {&x, cols <= 1 ? std::max<int64_t>(rows, 1) : cs, !trans};
+  copy = x.contiguous();
+  return {&copy, std::max<int64_t>(cols, 1), trans};
 }
 
 // Element offset of each broadcast batch entry of x (dims of size 1 repeat).
@@ -47,21 +48,25 @@ std::vector<int64_t> batch_offsets(const Tensor& x, const Shape& batch, int64_t 
   return off;
 }
 
-// Rows of x[..., K] as one (rows, K) matrix with row stride ld, copying only
-// when the leading dims cannot be flattened into a single stride.
+// x[..., K] as one (rows, K) matrix with row stride ld: x itself when it is
+// contiguous or 2-D with contiguous rows, otherwise a copy made into `copy`.
 struct Rows {
-  Tensor t;
+  const Tensor* t;
   int64_t rows, ld;
 };
 
-Rows as_rows(const Tensor& x) {
+Rows as_rows(const Tensor& x, Tensor& copy) {
   const int n = x.ndim();
   const int64_t K = x.shape[n - 1];
   int64_t rows = 1;
   for (int i = 0; i + 1 < n; ++i) rows *= x.shape[i];
   if (n == 2 && (x.strides[1] == 1 || K <= 1) && (x.strides[0] >= std::max<int64_t>(K, 1) || rows <= 1))
-    return {x, rows, rows <= 1 ? std::max<int64_t>(K, 1) : x.strides[0]};
-  return {x.contiguous(), rows, std::max<int64_t>(K, 1)};
+    return {&x, rows, rows <= 1 ? std::max<int64_t>(K, 1) : x.strides[0]};
+  if (!x.is_contiguous()) {
+    copy = x.contiguous();
+    return {&copy, rows, std::max<int64_t>(K, 1)};
+  }
+  return {&x, rows, std::max<int64_t>(K, 1)};
 }
 
 void check_act(Act act, const char* op) {
@@ -87,20 +92,21 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   Tensor out = Tensor::empty(out_shape, a.dtype);
   const int64_t nbatch = out.numel() == 0 ? 0 : out.numel() / (M * N);
   if (nbatch == 0) return out;
+  Tensor a_copy, b_copy;
+  const Operand va = as_matrix(a, ta, a_copy), vb = as_matrix(b, tb, b_copy);
   TT_DISPATCH_FLOAT(a.dtype, "matmul", [&](auto tag) {
     using T = decltype(tag);
-    const MatView va = as_matrix(a, ta), vb = as_matrix(b, tb);
-    const T* pa = va.t.template data<T>();
-    const T* pb = vb.t.template data<T>();
+    const T* pa = va.t->template data<T>();
+    const T* pb = vb.t->template data<T>();
     T* pc = out.data<T>();
     const int64_t ldc = std::max<int64_t>(N, 1);
-    // [..., M, K] row-major and contiguous against one shared matrix: a single
-    // GEMM over all batch rows (as Dense does).
-    if (nb == 2 && !va.trans && va.t.is_contiguous() && va.ld == std::max<int64_t>(K, 1)) {
-      gemm<T>(false, vb.trans, nbatch * M, N, K, T(1), pa, va.ld, pb, vb.ld, T(0), pc, ldc);
+    // One product, or [..., M, K] row-major and contiguous against one shared
+    // matrix: a single GEMM over all rows (as Dense does).
+    if (nbatch == 1 || (nb == 2 && !va.trans && va.t->is_contiguous() && va.ld == std::max<int64_t>(K, 1))) {
+      gemm<T>(va.trans, vb.trans, nbatch * M, N, K, T(1), pa, va.ld, pb, vb.ld, T(0), pc, ldc);
       return;
     }
-    const std::vector<int64_t> oa = batch_offsets(va.t, batch, nbatch), ob = batch_offsets(vb.t, batch, nbatch);
+    const std::vector<int64_t> oa = batch_offsets(*va.t, batch, nbatch), ob = batch_offsets(*vb.t, batch, nbatch);
     auto one = [&](int64_t i) {
       gemm<T>(va.trans, vb.trans, M, N, K, T(1), pa + oa[size_t(i)], va.ld, pb + ob[size_t(i)], vb.ld, T(0),
               pc + i * M * N, ldc);
@@ -135,17 +141,19 @@ Tensor dense_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Act a
     TT_TYPE_CHECK(bias->dtype == x.dtype, "dense: bias dtype ", dtype_name(bias->dtype), " differs from input ",
                   dtype_name(x.dtype));
   }
-  const Rows xr = as_rows(x);
-  const MatView wv = as_matrix(w, false);
-  const Tensor bc = bias ? bias->contiguous() : Tensor();
+  Tensor x_copy, w_copy, b_copy;
+  const Rows xr = as_rows(x, x_copy);
+  const Operand wv = as_matrix(w, false, w_copy);
+  if (bias && !(bias->strides[0] == 1 || N <= 1)) b_copy = bias->contiguous();
+  const Tensor* bc = b_copy.storage ? &b_copy : bias;
   Shape out_shape = x.shape;
   out_shape.back() = N;
   Tensor y = Tensor::empty(out_shape, x.dtype);
   if (y.numel() == 0) return y;
   TT_DISPATCH_FLOAT(x.dtype, "dense", [&](auto tag) {
     using T = decltype(tag);
-    gemm<T>(false, wv.trans, xr.rows, N, K, T(1), xr.t.template data<T>(), xr.ld, wv.t.template data<T>(), wv.ld,
-            T(0), y.data<T>(), std::max<int64_t>(N, 1), bias ? bc.data<T>() : nullptr, act);
+    gemm<T>(false, wv.trans, xr.rows, N, K, T(1), xr.t->template data<T>(), xr.ld, wv.t->template data<T>(), wv.ld,
+            T(0), y.data<T>(), std::max<int64_t>(N, 1), bias ? bc->template data<T>() : nullptr, act);
   });
   return y;
 }
@@ -197,9 +205,10 @@ DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, con
   TT_TYPE_CHECK(x.dtype == w.dtype && y.dtype == x.dtype && dy.dtype == x.dtype,
                 "dense backward: dtypes differ: x ", dtype_name(x.dtype), ", kernel ", dtype_name(w.dtype), ", y ",
                 dtype_name(y.dtype), ", dy ", dtype_name(dy.dtype));
-  const Rows xr = as_rows(x);
+  Tensor x_copy, w_copy;
+  const Rows xr = as_rows(x, x_copy);
   const int64_t M = xr.rows;
-  const MatView wv = as_matrix(w, false);
+  const Operand wv = as_matrix(w, false, w_copy);
   DenseGrads r;
   r.dw = Tensor::empty(w.shape, w.dtype);
   if (need_db) r.db = Tensor::empty({N}, w.dtype);
@@ -235,10 +244,10 @@ DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, con
     const int64_t ldg = std::max<int64_t>(N, 1);
     // dw[K, N] = x^T g, dx[M, K] = g w^T.
     if (K > 0 && N > 0)
-      gemm<T>(true, false, K, N, M, T(1), xr.t.template data<T>(), xr.ld, gp, ldg, T(0), r.dw.template data<T>(),
+      gemm<T>(true, false, K, N, M, T(1), xr.t->template data<T>(), xr.ld, gp, ldg, T(0), r.dw.template data<T>(),
               ldg);
     if (need_dx && M > 0 && K > 0)
-      gemm<T>(false, !wv.trans, M, K, N, T(1), gp, ldg, wv.t.template data<T>(), wv.ld, T(0),
+      gemm<T>(false, !wv.trans, M, K, N, T(1), gp, ldg, wv.t->template data<T>(), wv.ld, T(0),
               r.dx.template data<T>(), std::max<int64_t>(K, 1));
   });
   return r;
