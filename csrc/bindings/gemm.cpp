@@ -1,4 +1,8 @@
 // GEMM, matmul and the fused Dense kernels.
+#include <optional>
+#include <string>
+#include <utility>
+
 #include "../kernels/gemm.h"
 #include "bindings.h"
 
@@ -12,29 +16,64 @@ void bind_gemm(py::module_& m) {
       .value("sigmoid", kernels::Act::sigmoid)
       .value("tanh", kernels::Act::tanh);
 
-  // In-place C = alpha op(A) op(B) + beta C on 2-D tensors whose rows are
-  // contiguous (any row stride): exposes the raw kernel to tests and benches.
+  // In-place C = act(alpha op(A) op(B) + beta C + bias) on 2-D tensors whose
+  // rows are contiguous (any row stride): the raw kernel for tests, benches
+  // and other kernels' Python prototypes.
   m.def(
       "gemm",
-      [](bool ta, bool tb, double alpha, const Tensor& A, const Tensor& B, double beta, const Tensor& C) {
-        TT_CHECK(A.ndim() == 2 && B.ndim() == 2 && C.ndim() == 2, "gemm: expected 2-D tensors, got ", A.shape, ", ",
-                 B.shape, ", ", C.shape);
-        TT_TYPE_CHECK(A.dtype == B.dtype && A.dtype == C.dtype, "gemm: dtypes differ");
-        for (const Tensor* t : {&A, &B, &C})
-          TT_CHECK(t->strides[1] == 1 || t->shape[1] <= 1, "gemm: each operand's rows must be contiguous");
+      [](bool ta, bool tb, double alpha, const Tensor& A, const Tensor& B, double beta, const Tensor& C,
+         std::optional<Tensor> bias, kernels::Act act) {
+        TT_CHECK(A.ndim() == 2 && B.ndim() == 2 && C.ndim() == 2, "gemm: expected 2-D A, B and C, got shapes ",
+                 A.shape, ", ", B.shape, ", ", C.shape);
+        TT_TYPE_CHECK(A.dtype == B.dtype && A.dtype == C.dtype && (!bias || bias->dtype == A.dtype),
+                      "gemm: dtypes differ: A ", dtype_name(A.dtype), ", B ", dtype_name(B.dtype), ", C ",
+                      dtype_name(C.dtype), bias ? ", bias " : "", bias ? dtype_name(bias->dtype) : "");
         const int64_t M = C.shape[0], N = C.shape[1], K = ta ? A.shape[0] : A.shape[1];
         TT_CHECK((ta ? A.shape[1] : A.shape[0]) == M && (tb ? B.shape[1] : B.shape[0]) == K &&
                      (tb ? B.shape[0] : B.shape[1]) == N,
-                 "gemm: shapes ", A.shape, ", ", B.shape, " -> ", C.shape, " do not match");
-        auto ld = [](const Tensor& t) { return std::max<int64_t>(t.strides[0], std::max<int64_t>(t.shape[1], 1)); };
+                 "gemm: shapes do not match: A ", A.shape, (ta ? " (transposed)" : ""), ", B ", B.shape,
+                 (tb ? " (transposed)" : ""), ", C ", C.shape);
+        // Row stride of an operand with contiguous, non-overlapping rows.
+        auto ld = [](const Tensor& t, const char* name) {
+          const int64_t rows = t.shape[0], cols = t.shape[1];
+          TT_CHECK((t.strides[1] == 1 || cols <= 1) && (t.strides[0] >= std::max<int64_t>(cols, 1) || rows <= 1),
+                   "gemm: ", name, " of shape ", t.shape, " and strides ", t.strides,
+                   " needs contiguous, non-overlapping rows");
+          return rows <= 1 ? std::max<int64_t>(cols, 1) : t.strides[0];
+        };
+        const int64_t lda = ld(A, "A"), ldb = ld(B, "B"), ldc = ld(C, "C");
+        if (bias)
+          TT_CHECK(bias->ndim() == 1 && bias->shape[0] == N && (bias->strides[0] == 1 || N <= 1),
+                   "gemm: bias must be a contiguous vector of length ", N, ", got shape ", bias->shape);
+        // C is written while A, B and bias are read: they must not share memory.
+        auto span = [](const Tensor& t, int64_t ldt) {  // bytes from the first to one past the last element
+          const char* b = t.raw();
+          const int64_t n = t.numel() == 0 ? 0 : t.ndim() == 1 ? t.shape[0] : (t.shape[0] - 1) * ldt + t.shape[1];
+          return std::pair<const char*, const char*>(b, b + n * int64_t(itemsize(t.dtype)));
+        };
+        const auto c = span(C, ldc);
+        auto overlaps = [&](std::pair<const char*, const char*> o) {  // empty spans overlap nothing
+          return o.first < o.second && c.first < c.second && o.first < c.second && c.first < o.second;
+        };
+        TT_CHECK(!overlaps(span(A, lda)) && !overlaps(span(B, ldb)) && !(bias && overlaps(span(*bias, 1))),
+                 "gemm: C must not overlap A, B or bias");
         TT_DISPATCH_FLOAT(A.dtype, "gemm", [&](auto tag) {
           using T = decltype(tag);
-          kernels::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta), C.data<T>(),
-                           ld(C));
+          kernels::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), lda, B.data<T>(), ldb, T(beta), C.data<T>(), ldc,
+                           bias ? bias->data<T>() : nullptr, act);
         });
       },
       py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), py::arg("A"), py::arg("B"), py::arg("beta"),
-      py::arg("C"), release_gil());
+      py::arg("C"), py::arg("bias") = py::none(), py::arg("act") = kernels::Act::none, release_gil());
+
+  m.def(
+      "fma_peak_gflops", [](const std::string& dtype) {
+        TT_CHECK(dtype == "float32" || dtype == "float64", "fma_peak_gflops: dtype must be float32 or float64, got ",
+                 dtype);
+        return kernels::fma_peak_gflops(dtype == "float64");
+      },
+      py::arg("dtype") = "float32", release_gil(),
+      "Measured FMA throughput (GFLOP/s) of the active ISA on the current thread count.");
 
   m.def("matmul", &kernels::matmul, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false,
         py::arg("transpose_b") = false, release_gil());
@@ -50,7 +89,11 @@ void bind_gemm(py::module_& m) {
       "dense_backward",
       [](const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, kernels::Act act, bool need_dx,
          bool need_db) {
-        auto g = kernels::dense_backward(x, w, y, dy, act, need_dx, need_db);
+        kernels::DenseGrads g;
+        {
+          py::gil_scoped_release unlocked;
+          g = kernels::dense_backward(x, w, y, dy, act, need_dx, need_db);
+        }
         return py::make_tuple(need_dx ? py::cast(g.dx) : py::none(), g.dw, need_db ? py::cast(g.db) : py::none());
       },
       py::arg("x"), py::arg("w"), py::arg("y"), py::arg("dy"), py::arg("act"), py::arg("need_dx") = true,

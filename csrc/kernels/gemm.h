@@ -15,6 +15,10 @@
 
 namespace tt::kernels {
 
+// Multiply-adds below which a product is not worth a thread of its own
+// (waking a second thread costs about 1.5 us; this is about 3 us of work).
+constexpr double kGemmMinWorkPerThread = 256.0 * 1024;
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const T* bias = nullptr, Act act = Act::none);
@@ -31,5 +35,10 @@ Tensor dense_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Act a
 struct DenseGrads { Tensor dx, dw, db; };
 DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Act act, bool need_dx,
                           bool need_db);
+
+// Measured FMA throughput of this machine in GFLOP/s for the active ISA, on
+// num_threads() threads (best of many short runs of independent FMA chains):
+// the peak that GEMM figures are compared with.
+double fma_peak_gflops(bool double_precision);
 
 }  // namespace tt::kernels

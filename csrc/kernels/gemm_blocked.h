@@ -1,0 +1,288 @@
+// The BLIS-style blocked GEMM, written once over a SIMD traits type S and
+// compiled once per instruction set: gemm_avx512.cpp, gemm_avx2.cpp and
+// gemm_generic.cpp each include this file with their own S.
+//
+// Everything here is in an anonymous namespace on purpose: each ISA file gets
+// its own private copy, so the linker can never hand an AVX-512 build of a
+// helper to baseline code. For the same reason this file uses no std::
+// templates that could be emitted out of line.
+//
+// Layout of the work (row-major C; vectors run along N):
+//   for pc over K in steps of kc                      one pass of the FMA chains
+//     for ic over M in steps of mc                    pack A[ic.., pc..] (optional)
+//       for jc over N in steps of nc                  pack B[pc.., jc..] (optional)
+//         for ir over the block in steps of mr        A micro-panel mr x kc: L1
+//           for jr over the block in steps of nr      B micro-panel kc x nr: L2
+//             micro-kernel: mr x nr tile in registers, then the epilogue
+//
+// Packing is a choice (Problem::pack_a / pack_b), made by shape in gemm.cpp:
+// the micro-kernel reads A either k-major (a[k*sa + i]: packed panels, or A^T
+// as stored) or row-major (a[i*sa + k]: A as stored), and reads B as
+// b[k*sb + j] (packed panels, or B as stored). Only B^T must be packed; a
+// tail strip of unpacked B narrower than a vector is packed too, so the
+// micro-kernel never loads past a row of B.
+#pragma once
+#include <cstdint>
+#include <utility>
+
+#include "gemm_impl.h"
+
+namespace tt::kernels::gemm_detail {
+namespace {
+
+// S provides: T; V (a vector of S::W lanes); blocking (mr = MR rows,
+// nr = NV vectors); zero, set1, load, bcast, fma(a, b, c) = a*b + c, mul,
+// add, max, min; load_n / store_n touching only the first n lanes (load_n
+// zeroes the others); transpose(V r[W]) in place.
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Size of the blocks that cut len into as few pieces of at most `most` as
+// possible, all equal but the last, in multiples of `unit` (`most` is one).
+inline int64_t even_block(int64_t len, int64_t most, int64_t unit) {
+  if (len <= most) return most;
+  const int64_t pieces = (len + most - 1) / most, size = (len + pieces - 1) / pieces;
+  return min64((size + unit - 1) / unit * unit, most);
+}
+
+template <typename T>
+struct Epilogue {
+  T alpha, beta;
+  const T* bias;  // bias of the whole problem (column 0), or null
+  Act act;
+  bool first, last;  // first / last pass over K
+};
+
+// Writes one row of a tile: ncols (>= 1, <= NV*W) values starting at c.
+template <class S, int NV>
+inline void store_row(const typename S::V* acc, typename S::T* c, const typename S::T* bias, int ncols,
+                      const Epilogue<typename S::T>& e) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const int n = ncols - v * W < W ? ncols - v * W : W;
+    T* cv = c + v * W;
+    V x = acc[v];
+    if (e.first) {
+      if (e.alpha != T(1)) x = S::mul(x, S::set1(e.alpha));
+      if (e.beta != T(0)) x = S::fma(S::set1(e.beta), S::load_n(cv, n), x);  // beta == 0: C is never read
+    } else {
+      x = S::fma(S::set1(e.alpha), x, S::load_n(cv, n));
+    }
+    if (e.last) {
+      if (bias) x = S::add(x, S::load_n(bias + v * W, n));
+      if (e.act == Act::relu) x = S::max(x, S::zero());
+      if (e.act == Act::relu6) x = S::min(S::max(x, S::zero()), S::set1(T(6)));
+    }
+    S::store_n(cv, x, n);
+  }
+  if (e.last && (e.act == Act::sigmoid || e.act == Act::tanh)) act_inplace(e.act, c, ncols);
+}
+
+// The micro-kernel: an R x (NV*W) tile of C from kc steps of rank-1 updates.
+// RowA: A read row-major (a[i*sa + k]), otherwise k-major (a[k*sa + i]).
+template <class S, int R, int NV, bool RowA>
+void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T* b, int64_t sb, typename S::T* c,
+             int64_t ldc, int ncols, const typename S::T* bias, const Epilogue<typename S::T>& e) {
+  using T = typename S::T;
+  using V = typename S::V;
+  constexpr int W = S::W;
+  V acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
+
+  // Row-major A: rows r = 3q + s are read as (a + 3q*sa) + s*sa, so the
+  // addresses are base + index*scale forms from 4 pointers, not 12 (which
+  // would spill general registers).
+  const T* a3[(R + 2) / 3];
+#pragma GCC unroll 8
+  for (int q = 0; q < (R + 2) / 3; ++q) a3[q] = a + 3 * q * sa;
+  for (int64_t k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
+    b += sb;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const V ar = S::bcast(RowA ? a3[r / 3] + (r % 3) * sa : a + r);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = S::fma(ar, bv[v], acc[r][v]);
+    }
+    if (RowA) {
+#pragma GCC unroll 8
+      for (int q = 0; q < (R + 2) / 3; ++q) ++a3[q];
+    } else {
+      a += sa;
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) store_row<S, NV>(acc[r], c + r * ldc, bias, ncols, e);
+}
+
+template <typename T>
+using Ukernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int, const T*,
+                         const Epilogue<T>&);
+
+// kernel_table<S, RowA>::fn[(rows - 1) * NV + (nv - 1)]
+template <class S, bool RowA, class Seq>
+struct KernelTable;
+template <class S, bool RowA, int... I>
+struct KernelTable<S, RowA, std::integer_sequence<int, I...>> {
+  static constexpr int NV = S::blocking.nr / S::W;
+  static constexpr Ukernel<typename S::T> fn[sizeof...(I)] = {&ukernel<S, I / NV + 1, I % NV + 1, RowA>...};
+};
+template <class S, bool RowA>
+using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking.mr*(S::blocking.nr / S::W)>>;
+
+// ---- packing ----------------------------------------------------------------
+
+// dst[j*ldd + i] = src[i*lds + j] for i < lanes, j < cols, reading only rows
+// i < rows (<= lanes <= W; the other lanes get zeros): a W x W register
+// transpose with ragged edges.
+template <class S>
+void transpose_block(const typename S::T* src, int64_t lds, int rows, int cols, typename S::T* dst, int64_t ldd,
+                     int lanes) {
+  typename S::V r[S::W];
+  for (int i = 0; i < S::W; ++i) r[i] = i < rows ? S::load_n(src + i * lds, cols) : S::zero();
+  S::transpose(r);
+  for (int j = 0; j < cols; ++j) S::store_n(dst + j * ldd, r[j], lanes);
+}
+
+// Rows [0, rows) x k [0, kc) of A into the k-major micro-panel dst[k*rows + i].
+// A^T as stored (K x M, ta) has each k as a contiguous run of rows: a strided
+// copy. A as stored (M x K) is transposed in W x W blocks.
+template <class S>
+void pack_a(bool ta, const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
+  constexpr int W = S::W;
+  if (ta) {
+    for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
+      for (int i = 0; i < rows; i += W) S::store_n(dst + i, S::load_n(a + i, rows - i), rows - i < W ? rows - i : W);
+    return;
+  }
+  for (int i = 0; i < rows; i += W) {
+    const int n = rows - i < W ? rows - i : W;
+    for (int64_t k = 0; k < kc; k += W)
+      transpose_block<S>(a + i * lda + k, lda, n, int(min64(W, kc - k)), dst + k * rows + i, rows, n);
+  }
+}
+
+// k [0, kc) x columns [0, cols) of B into the strip dst[k*width + j], zero for
+// cols <= j < width (width = the strip's vectors * W). B as stored (K x N) is
+// a strided copy; B^T (tb: stored N x K) is transposed in W x W blocks.
+template <class S>
+void pack_b(bool tb, const typename S::T* b, int64_t ldb, int cols, int width, int64_t kc, typename S::T* dst) {
+  constexpr int W = S::W;
+  if (!tb) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int j = 0; j < width; j += W)  // the last vector has cols - j >= 1 columns
+        S::store_n(dst + k * width + j, S::load_n(b + k * ldb + j, cols - j < W ? cols - j : W), W);
+    return;
+  }
+  for (int j = 0; j < width; j += W) {
+    const int n = cols - j < W ? cols - j : W;
+    for (int64_t k = 0; k < kc; k += W)
+      transpose_block<S>(b + j * ldb + k, ldb, n, int(min64(W, kc - k)), dst + k * width + j, width, W);
+  }
+}
+
+// ---- the blocked loops --------------------------------------------------------
+
+template <class S>
+void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                const Workspace<typename S::T>& ws) {
+  using T = typename S::T;
+  constexpr Blocking bl = S::blocking;
+  constexpr int MR = bl.mr, NR = bl.nr, W = S::W, NV = NR / W;
+  const bool row_a = !p.pack_a && !p.ta;
+  const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
+
+  // Blocks of equal size (not full ones and a ragged rest). kc depends on K
+  // alone: it fixes where the FMA chains are cut (Note [GEMM determinism]).
+  const int64_t kc_step = even_block(p.K, bl.kc, 1);
+  // Blocks of rows only matter when A is packed (its buffer holds mc x kc).
+  const int64_t mc_step = p.pack_a ? even_block(m1 - m0, bl.mc, MR) : m1 - m0;
+  const int64_t nc_step = even_block(n1 - n0, bl.nc, NR);
+  int64_t pc = 0;
+  do {  // runs once when K == 0: the epilogue still writes beta*C + bias
+    const int64_t kc = min64(kc_step, p.K - pc);
+    const Epilogue<T> e{p.alpha, p.beta, p.bias, p.act, pc == 0, pc + kc >= p.K};
+    for (int64_t ic = m0; ic < m1; ic += mc_step) {
+      const int64_t mc = min64(mc_step, m1 - ic);
+      if (p.pack_a)
+        for (int64_t ir = ic; ir < ic + mc; ir += MR) {
+          const T* src = p.ta ? p.A + pc * p.lda + ir : p.A + ir * p.lda + pc;
+          pack_a<S>(p.ta, src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
+        }
+      for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        const int64_t nc = min64(nc_step, n1 - jc);
+        // Strip t of this block, when packed, sits at ws.b + t*NR*kc.
+        for (int64_t jr = jc; jr < jc + nc; jr += NR) {
+          const int cols = int(min64(NR, jc + nc - jr));
+          if (p.pack_b || cols % W) {
+            const T* src = p.tb ? p.B + jr * p.ldb + pc : p.B + pc * p.ldb + jr;
+            pack_b<S>(p.tb, src, p.ldb, cols, (cols + W - 1) / W * W, kc, ws.b + (jr - jc) * kc);
+          }
+        }
+        for (int64_t ir = ic; ir < ic + mc; ir += MR) {
+          const int rows = int(min64(MR, ic + mc - ir));
+          const T* a;
+          int64_t sa;
+          if (p.pack_a) a = ws.a + (ir - ic) * kc, sa = rows;
+          else if (p.ta) a = p.A + pc * p.lda + ir, sa = p.lda;
+          else a = p.A + ir * p.lda + pc, sa = p.lda;
+          for (int64_t jr = jc; jr < jc + nc; jr += NR) {
+            const int cols = int(min64(NR, jc + nc - jr));
+            const int nv = (cols + W - 1) / W;
+            const T* b;
+            int64_t sb;
+            if (p.pack_b || cols % W) b = ws.b + (jr - jc) * kc, sb = nv * W;
+            else b = p.B + pc * p.ldb + jr, sb = p.ldb;
+            table[(rows - 1) * NV + (nv - 1)](kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols,
+                                              p.bias ? p.bias + jr : nullptr, e);
+          }
+        }
+      }
+    }
+    pc += kc;
+  } while (pc < p.K);
+}
+
+// ---- FMA peak probe ------------------------------------------------------------
+
+// 16 independent FMA chains (more than latency x ports on current cores),
+// `iters` times: 32 * W * iters flops. Returns a value that depends on every
+// chain so nothing is optimised away.
+template <class S>
+double fma_probe(int64_t iters) {
+  using V = typename S::V;
+  using T = typename S::T;
+  constexpr int kChains = 16;
+  V acc[kChains];
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; ++i) acc[i] = S::set1(T(i) * T(1e-3));
+  const V b = S::set1(T(0.999)), c = S::set1(T(1e-4));
+  for (int64_t it = 0; it < iters; ++it)
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; ++i) acc[i] = S::fma(acc[i], b, c);
+  T lanes[S::W];
+  V sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = S::add(sum, acc[i]);
+  S::store_n(lanes, sum, S::W);
+  double r = 0;
+  for (int i = 0; i < S::W; ++i) r += double(lanes[i]);
+  return r;
+}
+
+template <class S32, class S64>
+IsaKernels make_isa_kernels() {
+  return {S32::blocking, S64::blocking, S32::W, S64::W, &gemm_block<S32>, &gemm_block<S64>, &fma_probe<S32>,
+          &fma_probe<S64>};
+}
+
+}  // namespace
+}  // namespace tt::kernels::gemm_detail

@@ -1,0 +1,74 @@
+// Internal interface between the GEMM driver (gemm.cpp: checks, strategy,
+// threading) and the per-ISA blocked kernels (gemm_avx512.cpp, gemm_avx2.cpp,
+// gemm_generic.cpp, all built from gemm_blocked.h).
+//
+// Note [GEMM determinism]: every path computes each C element as one FMA
+// chain over k = 0..K-1 in order, cut into blocks of kc = blocking().kc; the
+// first block writes alpha*acc + beta*C, later blocks add alpha*acc to C, the
+// last adds bias and applies act. kc depends only on the ISA and dtype, so
+// packing choices, tile shapes and the split of C between threads never
+// change a single bit.
+#pragma once
+#include <cstdint>
+
+#include "activation.h"
+
+namespace tt::kernels::gemm_detail {
+
+// One C = alpha op(A) op(B) + beta C (+ bias, act) problem, already checked.
+template <typename T>
+struct Problem {
+  bool ta, tb;
+  int64_t M, N, K;
+  T alpha;
+  const T* A;
+  int64_t lda;
+  const T* B;
+  int64_t ldb;
+  T beta;
+  T* C;
+  int64_t ldc;
+  const T* bias;
+  Act act;
+  bool pack_a, pack_b;  // copy operand blocks into panels (see gemm_blocked.h)
+};
+
+// Register tile (mr x nr, nr = nv vectors of w lanes) and cache blocks.
+struct Blocking {
+  int mr, nr, w;
+  int64_t kc;  // depth of one pass: A micro-panel mr x kc stays in L1
+  int64_t mc;  // rows of A packed at once (the block that streams from L3)
+  int64_t nc;  // columns of the packed B block (kc x nc stays in L2)
+};
+
+// Pack buffers of one thread, 64-byte aligned, sized from Blocking:
+// a holds mc x kc elements, b holds kc x nc.
+template <typename T>
+struct Workspace {
+  T* a;
+  T* b;
+};
+
+// Computes C[m0:m1, n0:n1] of the problem, single-threaded.
+template <typename T>
+using BlockFn = void (*)(const Problem<T>& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const Workspace<T>& ws);
+
+struct IsaKernels {
+  Blocking f32, f64;
+  int w32, w64;  // vector lanes
+  BlockFn<float> block_f32;
+  BlockFn<double> block_f64;
+  double (*fma_probe_f32)(int64_t iters);  // 32 * w32 * iters flops
+  double (*fma_probe_f64)(int64_t iters);
+};
+
+const IsaKernels& kernels_avx512();
+const IsaKernels& kernels_avx2();
+const IsaKernels& kernels_generic();
+
+// act applied in place to n values (sigmoid, tanh: libm, so compiled once
+// in baseline code and called from the SIMD epilogues).
+void act_inplace(Act act, float* x, int64_t n);
+void act_inplace(Act act, double* x, int64_t n);
+
+}  // namespace tt::kernels::gemm_detail
