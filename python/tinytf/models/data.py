@@ -45,13 +45,13 @@ def _as_array(a, what):
 
 
 def class_weights_to_sample_weights(y, class_weight):
-    """Per-element weights from a {class: weight} dict, as Keras: labels with a
-    last dimension > 1 are one-hot (argmax), a last dimension of 1 is squeezed;
-    any remaining rank is kept (e.g. per-timestep labels)."""
+    """Per-element weights from a {class: weight} dict. Float labels with a last
+    dimension > 1 are one-hot (argmax, as Keras); integer labels are class
+    indices of any rank (e.g. per timestep); a trailing dimension of 1 is dropped."""
     y = np.asarray(y)
-    if y.ndim > 1 and y.shape[-1] > 1:
+    if y.ndim > 1 and y.shape[-1] > 1 and y.dtype.kind == "f":
         y = y.argmax(-1)
-    elif y.ndim > 1:
+    elif y.ndim > 1 and y.shape[-1] == 1:
         y = y[..., 0]
     labels = np.round(y).astype(np.int64)
     for k in class_weight:

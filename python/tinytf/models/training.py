@@ -161,6 +161,8 @@ class Trainer:
             y = _rebuild(y, [_to_tensor(t, p) for t, p in zip(_flatten(y), _flatten(y_pred))])
             w = None if w is None else constant(np.asarray(w))
             loss = self.compute_loss(x, y, y_pred, w)
+        if self._train_vars is None:  # a subclassed model creates its weights on the first call
+            self._train_vars = self.trainable_weights
         grads = tape.gradient(loss, self._train_vars)
         self.optimizer.apply_gradients(zip(grads, self._train_vars))
         return self._update_metrics(loss, y, y_pred, w)
@@ -247,7 +249,7 @@ class Trainer:
             cbs.append(callbacks_mod.ProgbarLogger())
         cbs.append(self.history)
         cb = callbacks_mod.CallbackList(cbs, self, {"verbose": verbose, "epochs": epochs, "steps": steps})
-        self._train_vars = self.trainable_weights
+        self._train_vars = self.trainable_weights if self.built else None
         rng = np.random.default_rng(random_mod._draw(1, None)[0])  # shuffling follows tinytf.random.set_seed
         self.stop_training = False
         cb.on_train_begin()
@@ -331,7 +333,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("training (train_on_batch)")
         data = ArrayData(x, y, sample_weight, None, False, class_weight, "train_on_batch")
-        self._train_vars = self.trainable_weights
+        self._train_vars = self.trainable_weights if self.built else None
         self._reset_metrics()
         logs = self.train_step((x, y, data.w))()
         return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])

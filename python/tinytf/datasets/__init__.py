@@ -1,0 +1,5 @@
+"""``tinytf.datasets``: Keras' datasets with Keras' ``load_data()`` signatures.
+
+Files are looked up in TINYTF_DATA_DIR, then ~/.tinytf/datasets, and
+downloaded from Keras' public location (sha256 checked) when missing."""
+from . import cifar10, fashion_mnist, imdb, mnist
