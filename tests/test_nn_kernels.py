@@ -133,6 +133,15 @@ def test_softmax_extreme_and_masked_logits(dtype):
     assert ldx[2, 1] == 1 and dx[2, 1] == 0  # dx = dy - exp(-inf) * sum(dy) = dy
 
 
+def test_float32_softmax_is_accurate_to_a_few_ulp_over_the_whole_exp_range():
+    x = np.concatenate([np.linspace(-87.0, 0.0, 5001), [-87.3, -88.0, -100.0, -1e4]]).astype(np.float32)
+    y = npy(_core.softmax(ct(x[None])))[0]
+    want = ref_softmax(x)
+    big = want > 1e-37  # float32 normal range
+    np.testing.assert_allclose(y[big], want[big], rtol=6e-7)
+    assert (y[x < -87.34] == 0).all()  # where float32 exp underflows, probabilities are 0
+
+
 def test_softmax_of_an_all_minus_inf_row_is_nan_like_tensorflow():
     x = np.array([[-INF, -INF, -INF], [0.0, 1.0, 2.0]])
     y, ly = npy(_core.softmax(ct(x))), npy(_core.log_softmax(ct(x)))
@@ -622,6 +631,29 @@ def test_dropout_argument_errors():
         _core.dropout(ct(np.ones(4, np.int32)), 0.5, 0, 0)
     with pytest.raises(TypeError):
         _core.dropout(x, 0.5, -1, 0)  # seeds are unsigned 64-bit
+
+
+# --- strided inputs ---------------------------------------------------------------
+
+
+def test_every_kernel_accepts_strided_inputs():
+    rng = np.random.default_rng(23)
+    base = rng.standard_normal((7, 5))
+    t, a = _core.from_numpy(base.copy()).permute([1, 0]), base.T  # (5, 7) views, not contiguous
+    z = rng.random((5, 7))
+    loss, d = _core.softmax_cross_entropy(t, ct(z))
+    want_loss, want_d = ref_softmax_xent(a, z)
+    np.testing.assert_allclose(npy(loss), want_loss, rtol=1e-12)
+    np.testing.assert_allclose(npy(d), want_d, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(npy(_core.sigmoid_cross_entropy(t, ct(z))[0]), ref_sigmoid_xent(a, z)[0], rtol=1e-12)
+    np.testing.assert_allclose(npy(_core.batch_norm_train(t, None, None, 1e-3)[0]),
+                               ref_batch_norm(a, None, None, 1e-3)[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(npy(_core.layer_norm(t, None, None, 1e-3, 1)[0]),
+                               ref_layer_norm(a, None, None, 1e-3, 1)[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(npy(_core.dropout(t, 0.5, 3, 0)), npy(_core.dropout(ct(a), 0.5, 3, 0)))
+    labels = _core.from_numpy(np.array([0, 9, 1, 9, 6, 9, 2, 9, 3, 9])).slice(0, 10, 2)  # strided: 0 1 6 2 3
+    np.testing.assert_allclose(npy(_core.sparse_softmax_cross_entropy(t, labels)[0]),
+                               ref_softmax_xent(a, np.eye(7)[[0, 1, 6, 2, 3]])[0], rtol=1e-12)
 
 
 # --- determinism across thread counts ---------------------------------------------
