@@ -1,17 +1,19 @@
 // Softmax, log-softmax and the fused cross-entropy losses (see nn.h).
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "../core/parallel.h"
 #include "nn.h"
-#include "nn_checks.h"
+#include "nn_util.h"
 
 namespace tt::kernels {
 namespace {
 
 using nn_detail::check_like;
+using nn_detail::sum_of;
 
 constexpr int64_t kRowGrain = 16384;  // elements per thread before splitting rows pays
 
@@ -83,25 +85,60 @@ void for_each_row_along(const Rows& rows, const std::array<const T*, NIn>& in, c
   });
 }
 
-// NaN propagates: a comparison with NaN keeps m, and exp(NaN - m) poisons the sum.
+// max over a row with 8 independent running maxima (no single dependency
+// chain). A NaN entry may be skipped here, but it still poisons exp_sum below.
 template <typename T>
 T row_max(const T* x, int64_t n) {
-  T m = -std::numeric_limits<T>::infinity();
-  for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
+  const T ninf = -std::numeric_limits<T>::infinity();
+  T acc[8] = {ninf, ninf, ninf, ninf, ninf, ninf, ninf, ninf};
+  const int64_t n8 = n - n % 8;
+  for (int64_t j = 0; j < n8; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+  for (int64_t j = n8; j < n; ++j) acc[0] = x[j] > acc[0] ? x[j] : acc[0];
+  T m = acc[0];
+  for (int k = 1; k < 8; ++k) m = acc[k] > m ? acc[k] : m;
   return m;
 }
+
+template <typename To, typename From>
+inline To bit_cast(From v) {
+  To t;
+  std::memcpy(&t, &v, sizeof t);
+  return t;
+}
+
+// exp(x) for x <= 0, the only arguments softmax needs (x - max(row)).
+// float: x = k ln2 + r (ln2 in two parts, Cody-Waite), exp(r) by the Cephes
+// expf polynomial, 2^k from its bit pattern: < 1 ulp on [-87.3, 0], with no
+// branches so loops over it vectorise. Below -87.3, where expf would return
+// denormals, it returns 0; so -inf gives exactly 0, and NaN stays NaN.
+inline float exp_nonpos(float x) {
+  const float shifter = 0x1.8p23f;                 // adding it rounds to an integer
+  const float t = x * 1.44269504088896341f + shifter;
+  const float k = t - shifter;                      // round(x / ln2)
+  const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const float e = p * bit_cast<float>((bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23);  // p * 2^k
+  // A mask built with integer ops, not `x < lo ? 0 : e`: GCC will not
+  // if-convert that select (trapping math), which would stop vectorisation.
+  const uint32_t keep = uint32_t(x < -87.33654f) - 1u;
+  return bit_cast<float>(bit_cast<uint32_t>(e) & keep);
+}
+inline double exp_nonpos(double x) { return std::exp(x); }  // float64 serves gradient checks
 
 // e = exp(x - m), returns sum(e). Shifting by the row max keeps every exp in
 // (0, 1], so logits of +-1e4 cannot overflow; entries of -inf give exactly 0.
 // A row that is all -inf has m = -inf and gives NaN (-inf - -inf).
 template <typename T>
 double exp_sum(const T* x, int64_t n, T m, T* e) {
-  double s = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    e[j] = std::exp(x[j] - m);
-    s += e[j];
-  }
-  return s;
+  for (int64_t j = 0; j < n; ++j) e[j] = exp_nonpos(x[j] - m);
+  return sum_of(n, [&](int64_t j) { return double(e[j]); });
 }
 
 // a * b where a zero weight b contributes exactly 0, even against an infinite a.
@@ -155,8 +192,7 @@ Tensor softmax_backward(const Tensor& y_, const Tensor& dy_, int axis) {
     for_each_row_along<T, 2, 1>(rows, {y.data<T>(), dy.data<T>()}, {dx.data<T>()},
                                 [&](const T* const* in, T* const* out, int64_t) {
                                   const T *yr = in[0], *g = in[1];
-                                  double dot = 0;
-                                  for (int64_t j = 0; j < n; ++j) dot += double(g[j]) * yr[j];
+                                  const double dot = sum_of(n, [&](int64_t j) { return double(g[j]) * yr[j]; });
                                   for (int64_t j = 0; j < n; ++j) out[0][j] = yr[j] * (g[j] - T(dot));
                                 });
     return dx;
@@ -174,8 +210,7 @@ Tensor log_softmax_backward(const Tensor& y_, const Tensor& dy_, int axis) {
     for_each_row_along<T, 2, 1>(rows, {y.data<T>(), dy.data<T>()}, {dx.data<T>()},
                                 [&](const T* const* in, T* const* out, int64_t) {
                                   const T *yr = in[0], *g = in[1];
-                                  double sum = 0;
-                                  for (int64_t j = 0; j < n; ++j) sum += g[j];
+                                  const double sum = sum_of(n, [&](int64_t j) { return double(g[j]); });
                                   for (int64_t j = 0; j < n; ++j) out[0][j] = g[j] - std::exp(yr[j]) * T(sum);
                                 });
     return dx;
@@ -200,12 +235,9 @@ LossGrad softmax_cross_entropy(const Tensor& logits_, const Tensor& labels_, int
           const double s = exp_sum(xr, n, m, d), lse = std::log(s);
           // -sum z log_softmax(x) = sum z (lse - (x - m)), in shifted form so
           // large logits lose no precision; NaN rows (or all -inf) give NaN.
-          double l = std::isnan(lse) ? lse : 0.0, zsum = 0;
-          for (int64_t j = 0; j < n; ++j) {
-            l += mul0(lse - (double(xr[j]) - m), double(zr[j]));
-            zsum += zr[j];
-          }
-          loss[row] = T(l);
+          const double l = sum_of(n, [&](int64_t j) { return mul0(lse - (double(xr[j]) - m), double(zr[j])); });
+          const double zsum = sum_of(n, [&](int64_t j) { return double(zr[j]); });
+          loss[row] = T(std::isnan(lse) ? lse : l);
           const T f = T(zsum / s);  // softmax * sum(z) - z
           for (int64_t j = 0; j < n; ++j) d[j] = d[j] * f - zr[j];
         });
@@ -215,6 +247,7 @@ LossGrad softmax_cross_entropy(const Tensor& logits_, const Tensor& labels_, int
 
 LossGrad sparse_softmax_cross_entropy(const Tensor& logits_, const Tensor& labels_) {
   const char* op = "sparse_softmax_cross_entropy";
+  nn_detail::check_float(op, logits_, "logits");
   const Rows rows = rows_along(op, logits_, -1);
   TT_TYPE_CHECK(labels_.dtype == DType::i32 || labels_.dtype == DType::i64, op,
                 ": labels must be int32 or int64, got ", dtype_name(labels_.dtype));

@@ -72,11 +72,13 @@ NormGrads layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor* g
                               const Tensor& rstd, int axis_count);
 
 // --- dropout (dropout.cpp) -------------------------------------------------
-// y[i] = keep[i] ? x[i] / (1 - rate) : 0 with keep[i] = (u >= rate), u the
-// uniform [0, 1) number of Philox stream `seed` at counter offset + i (the
-// number _core.random(..., uniform, seed, offset, 0, 1) gives for element i
-// in float64). The mask depends only on (seed, offset, i), so the backward
-// pass is the same call on dy with the same seed and offset. rate in [0, 1).
+// y[i] = x[i] * (keep[i] ? 1 / (1 - rate) : 0), the scale rounded once to
+// x's dtype. keep[i] = (w >= ceil(rate * 2^32)) where w is 32-bit word
+// (offset + i) % 4 of Philox(seed) at counter (offset + i) / 4 in the dropout
+// sub-stream. The mask depends only on (seed, offset + i), never on threads,
+// so the backward pass is this same call on dy with the same seed and
+// offset, and a tensor split in pieces at offsets o, o + n1, ... gets the
+// same mask as in one call. rate in [0, 1).
 Tensor dropout(const Tensor& x, double rate, uint64_t seed, uint64_t offset);
 
 }  // namespace tt::kernels

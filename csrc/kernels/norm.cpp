@@ -4,7 +4,7 @@
 
 #include "../core/parallel.h"
 #include "nn.h"
-#include "nn_checks.h"
+#include "nn_util.h"
 
 namespace tt::kernels {
 namespace {
@@ -13,6 +13,7 @@ using nn_detail::check_epsilon;
 using nn_detail::check_float;
 using nn_detail::check_like;
 using nn_detail::check_param;
+using nn_detail::sum_of;
 
 constexpr int64_t kGrain = 32768;  // elements per thread before splitting rows pays
 
@@ -27,24 +28,37 @@ Matrix as_matrix(const Shape& s, int trailing) {
   return m;
 }
 
-// Sums K per-column quantities over the rows of a (rows, cols) problem, in
-// double. Rows are cut into blocks whose size depends only on cols; each block
-// accumulates into its own partial sums, which are then added block by block
-// in order, so the result is bitwise the same for any thread count.
-// block(r0, r1, acc) adds the contribution of rows [r0, r1) for quantity k and
-// column c to acc[k * cols + c] (it may also write per-row outputs).
+// Sums over the rows of a (rows, cols) problem, bitwise identical for any
+// thread count: rows are cut into blocks whose size depends only on cols,
+// each block writes its own K * cols partial results (in double), and the
+// partials are then combined block by block in a fixed order.
+struct Blocks {
+  int64_t rows, size, count;
+  explicit Blocks(int64_t rows_, int64_t cols)
+      : rows(rows_), size(std::max<int64_t>(16, 16384 / std::max<int64_t>(cols, 1))), count((rows + size - 1) / size) {}
+  int64_t begin(int64_t b) const { return b * size; }
+  int64_t end(int64_t b) const { return std::min(rows, (b + 1) * size); }
+};
+
+// block(r0, r1, part) fills part[k * cols + c] (zero-initialised) from rows
+// [r0, r1); it may also write per-row outputs. Returns all blocks' partials.
 template <int K, typename F>
-std::vector<double> column_sums(int64_t rows, int64_t cols, const F& block) {
-  const int64_t R = std::max<int64_t>(16, 16384 / std::max<int64_t>(cols, 1));
-  const int64_t nblocks = (rows + R - 1) / R, width = K * cols;
-  std::vector<double> partial(size_t(nblocks * width), 0.0);
-  parallel_for(0, nblocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) block(b * R, std::min(rows, (b + 1) * R), partial.data() + b * width);
+std::vector<double> block_partials(const Blocks& B, int64_t cols, const F& block) {
+  const int64_t width = K * cols;
+  std::vector<double> part(size_t(B.count * width), 0.0);
+  parallel_for(0, B.count, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) block(B.begin(b), B.end(b), part.data() + b * width);
   });
+  return part;
+}
+
+// total[i] = sum over blocks b, in order, of term(b, i), for i in [0, width).
+template <typename F>
+std::vector<double> fold_blocks(const Blocks& B, int64_t width, const F& term) {
   std::vector<double> total(size_t(width), 0.0);
-  parallel_for(0, width, 4096, [&](int64_t c0, int64_t c1) {
-    for (int64_t b = 0; b < nblocks; ++b)
-      for (int64_t c = c0; c < c1; ++c) total[c] += partial[b * width + c];
+  parallel_for(0, width, 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t b = 0; b < B.count; ++b)
+      for (int64_t i = i0; i < i1; ++i) total[i] += term(b, i);
   });
   return total;
 }
@@ -57,16 +71,17 @@ void for_rows(const Matrix& m, const F& fn) {
   });
 }
 
-// Contiguous data of an optional parameter, or null.
+// The values of an optional parameter as a plain array (`fallback` when it is
+// absent), so that inner loops have no branches.
 template <typename T>
-struct Param {
-  Tensor t;
-  const T* p = nullptr;
-  explicit Param(const Tensor* opt) {
-    if (opt) t = opt->contiguous(), p = t.data<T>();
+std::vector<T> values_or(const Tensor* t, int64_t n, T fallback) {
+  std::vector<T> v(size_t(n), fallback);
+  if (t) {
+    const Tensor c = t->contiguous();
+    std::copy(c.data<T>(), c.data<T>() + n, v.begin());
   }
-  T operator()(int64_t i, T fallback) const { return p ? p[i] : fallback; }
-};
+  return v;
+}
 
 template <typename T>
 Tensor vector_of(const std::vector<double>& v, const Shape& shape) {
@@ -93,36 +108,43 @@ NormForward batch_norm_train(const Tensor& x_, const Tensor* gamma, const Tensor
   return TT_DISPATCH_FLOAT(x_.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = x_.contiguous();
-    const Param<T> g(gamma), b(beta);
     const Matrix m = as_matrix(x.shape, 1);
     const int64_t C = m.cols;
     const T* xp = x.data<T>();
-    // Two passes (mean, then squared deviations from it) rather than
-    // E[x^2] - E[x]^2, which cancels catastrophically when |mean| >> std.
-    std::vector<double> mean = column_sums<1>(m.rows, C, [&](int64_t r0, int64_t r1, double* acc) {
+    // One read of x for both statistics: each block (small enough to stay in
+    // cache) gives its sum and its squared deviations from its own mean, two
+    // passes that never cancel the way E[x^2] - E[x]^2 does; blocks then
+    // combine as in Chan et al.: M2 = sum_b M2_b + n_b (mean_b - mean)^2.
+    const Blocks B(m.rows, C);
+    const std::vector<double> part = block_partials<2>(B, C, [&](int64_t r0, int64_t r1, double* acc) {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = 0; c < C; ++c) acc[c] += xp[r * C + c];
-    });
-    for (double& v : mean) v /= double(m.rows);  // an empty batch gives NaN, as numpy and TF do
-    std::vector<double> var = column_sums<1>(m.rows, C, [&](int64_t r0, int64_t r1, double* acc) {
+      const double inv = 1.0 / double(r1 - r0);
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = 0; c < C; ++c) {
-          const double d = xp[r * C + c] - mean[c];
-          acc[c] += d * d;
+          const double d = xp[r * C + c] - acc[c] * inv;
+          acc[C + c] += d * d;
         }
     });
-    for (double& v : var) v /= double(m.rows);
+    const double N = double(m.rows);  // an empty batch gives NaN statistics, as numpy and TF do
+    std::vector<double> mean = fold_blocks(B, C, [&](int64_t b, int64_t c) { return part[b * 2 * C + c]; });
+    for (double& v : mean) v /= N;
+    std::vector<double> var = fold_blocks(B, C, [&](int64_t b, int64_t c) {
+      const double nb = double(B.end(b) - B.begin(b)), d = part[b * 2 * C + c] / nb - mean[c];
+      return part[b * 2 * C + C + c] + nb * d * d;
+    });
+    for (double& v : var) v /= N;
     // y = (x - mean) * scale + beta, scale = gamma / sqrt(var + eps)
-    std::vector<T> mu(C), scale(C), shift(C);
+    const std::vector<T> gamma_v = values_or<T>(gamma, C, T(1)), beta_v = values_or<T>(beta, C, T(0));
+    std::vector<T> mu(C), scale(C);
     for (int64_t c = 0; c < C; ++c) {
       mu[c] = T(mean[c]);
-      scale[c] = T(g(c, T(1)) / std::sqrt(var[c] + epsilon));
-      shift[c] = b(c, T(0));
+      scale[c] = T(gamma_v[c] / std::sqrt(var[c] + epsilon));
     }
     Tensor y = Tensor::empty(x.shape, x.dtype);
     T* yp = y.data<T>();
     for_rows(m, [&](int64_t r) {
-      for (int64_t c = 0; c < C; ++c) yp[r * C + c] = (xp[r * C + c] - mu[c]) * scale[c] + shift[c];
+      for (int64_t c = 0; c < C; ++c) yp[r * C + c] = (xp[r * C + c] - mu[c]) * scale[c] + beta_v[c];
     });
     return NormForward{y, vector_of<T>(mean, cshape), vector_of<T>(var, cshape)};
   });
@@ -141,29 +163,32 @@ NormGrads batch_norm_backward(const Tensor& x_, const Tensor& dy_, const Tensor*
   return TT_DISPATCH_FLOAT(x_.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = x_.contiguous(), dy = dy_.contiguous();
-    const Param<T> g(gamma), mean(&mean_), var(&var_);
     const Matrix m = as_matrix(x.shape, 1);
     const int64_t C = m.cols;
+    const std::vector<T> g = values_or<T>(gamma, C, T(1)), mean = values_or<T>(&mean_, C, T(0)),
+                         var = values_or<T>(&var_, C, T(0));
     const T *xp = x.data<T>(), *gp = dy.data<T>();
     // dbeta = sum(dy), dgamma = sum(dy * xhat) = rstd * sum(dy * (x - mean))
-    std::vector<double> s = column_sums<2>(m.rows, C, [&](int64_t r0, int64_t r1, double* acc) {
+    const Blocks B(m.rows, C);
+    const std::vector<double> part = block_partials<2>(B, C, [&](int64_t r0, int64_t r1, double* acc) {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = 0; c < C; ++c) {
           const double d = gp[r * C + c];
           acc[c] += d;
-          acc[C + c] += d * (double(xp[r * C + c]) - mean.p[c]);
+          acc[C + c] += d * (double(xp[r * C + c]) - mean[c]);
         }
     });
+    const std::vector<double> s = fold_blocks(B, 2 * C, [&](int64_t b, int64_t i) { return part[b * 2 * C + i]; });
     // dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat))
     //    = a (dy - b - (x - mean) k) with per-channel a, b, k below.
     const double N = double(m.rows);
     std::vector<double> dgamma(C), dbeta(C);
     std::vector<T> a(C), bb(C), k(C);
     for (int64_t c = 0; c < C; ++c) {
-      const double rstd = 1.0 / std::sqrt(double(var.p[c]) + epsilon);
+      const double rstd = 1.0 / std::sqrt(double(var[c]) + epsilon);
       dbeta[c] = s[c];
       dgamma[c] = s[C + c] * rstd;
-      a[c] = T(g(c, T(1)) * rstd);
+      a[c] = T(g[c] * rstd);
       bb[c] = T(dbeta[c] / N);
       k[c] = T(dgamma[c] * rstd / N);
     }
@@ -172,7 +197,7 @@ NormGrads batch_norm_backward(const Tensor& x_, const Tensor& dy_, const Tensor*
     for_rows(m, [&](int64_t r) {
       for (int64_t c = 0; c < C; ++c) {
         const int64_t i = r * C + c;
-        dxp[i] = a[c] * (gp[i] - bb[c] - (xp[i] - mean.p[c]) * k[c]);
+        dxp[i] = a[c] * (gp[i] - bb[c] - (xp[i] - mean[c]) * k[c]);
       }
     });
     return NormGrads{dx, vector_of<T>(dgamma, cshape), vector_of<T>(dbeta, cshape)};
@@ -192,16 +217,17 @@ Tensor batch_norm_inference(const Tensor& x_, const Tensor& mean_, const Tensor&
   return TT_DISPATCH_FLOAT(x_.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = x_.contiguous();
-    const Param<T> g(gamma), b(beta), mean(&mean_), var(&var_);
     const Matrix m = as_matrix(x.shape, 1);
     const int64_t C = m.cols;
+    const std::vector<T> g = values_or<T>(gamma, C, T(1)), b = values_or<T>(beta, C, T(0)),
+                         mean = values_or<T>(&mean_, C, T(0)), var = values_or<T>(&var_, C, T(0));
     std::vector<T> scale(C);
-    for (int64_t c = 0; c < C; ++c) scale[c] = T(g(c, T(1)) / std::sqrt(double(var.p[c]) + epsilon));
+    for (int64_t c = 0; c < C; ++c) scale[c] = T(g[c] / std::sqrt(double(var[c]) + epsilon));
     Tensor y = Tensor::empty(x.shape, x.dtype);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
     for_rows(m, [&](int64_t r) {
-      for (int64_t c = 0; c < C; ++c) yp[r * C + c] = (xp[r * C + c] - mean.p[c]) * scale[c] + b(c, T(0));
+      for (int64_t c = 0; c < C; ++c) yp[r * C + c] = (xp[r * C + c] - mean[c]) * scale[c] + b[c];
     });
     return y;
   });
@@ -229,9 +255,9 @@ NormForward layer_norm(const Tensor& x_, const Tensor* gamma, const Tensor* beta
   return TT_DISPATCH_FLOAT(x_.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = x_.contiguous();
-    const Param<T> g(gamma), b(beta);
     const Matrix m = as_matrix(x.shape, axis_count);
     const int64_t D = m.cols;
+    const std::vector<T> g = values_or<T>(gamma, D, T(1)), b = values_or<T>(beta, D, T(0));
     const Shape row_shape(x.shape.begin(), x.shape.end() - axis_count);
     Tensor y = Tensor::empty(x.shape, x.dtype), mean = Tensor::empty(row_shape, x.dtype),
            rstd = Tensor::empty(row_shape, x.dtype);
@@ -239,15 +265,15 @@ NormForward layer_norm(const Tensor& x_, const Tensor* gamma, const Tensor* beta
     T *yp = y.data<T>(), *mp = mean.data<T>(), *rp = rstd.data<T>();
     for_rows(m, [&](int64_t r) {
       const T* xr = xp + r * D;
-      double sum = 0, sq = 0;
-      for (int64_t j = 0; j < D; ++j) sum += xr[j];
-      const double mu = sum / double(D);  // two passes over the row, which is in cache
-      for (int64_t j = 0; j < D; ++j) sq += (xr[j] - mu) * (xr[j] - mu);
-      const double rs = 1.0 / std::sqrt(sq / double(D) + epsilon);
+      T* yr = yp + r * D;
+      // Two passes over the row (in cache): mean, then squared deviations.
+      const double mu = sum_of(D, [&](int64_t j) { return double(xr[j]); }) / double(D);
+      const double var = sum_of(D, [&](int64_t j) { return (xr[j] - mu) * (xr[j] - mu); }) / double(D);
+      const double rs = 1.0 / std::sqrt(var + epsilon);
       mp[r] = T(mu);
       rp[r] = T(rs);
       const T mu_t = T(mu), rs_t = T(rs);
-      for (int64_t j = 0; j < D; ++j) yp[r * D + j] = (xr[j] - mu_t) * rs_t * g(j, T(1)) + b(j, T(0));
+      for (int64_t j = 0; j < D; ++j) yr[j] = (xr[j] - mu_t) * rs_t * g[j] + b[j];
     });
     return NormForward{y, mean, rstd};
   });
@@ -264,34 +290,33 @@ NormGrads layer_norm_backward(const Tensor& x_, const Tensor& dy_, const Tensor*
   return TT_DISPATCH_FLOAT(x_.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = x_.contiguous(), dy = dy_.contiguous();
-    const Param<T> g(gamma), mean(&mean_), rstd(&rstd_);
     const Matrix m = as_matrix(x.shape, axis_count);
     const int64_t D = m.cols;
+    const std::vector<T> g = values_or<T>(gamma, D, T(1)), mean = values_or<T>(&mean_, m.rows, T(0)),
+                         rstd = values_or<T>(&rstd_, m.rows, T(0));
     Tensor dx = Tensor::empty(x.shape, x.dtype);
     const T *xp = x.data<T>(), *gp = dy.data<T>();
     T* dxp = dx.data<T>();
     // One pass over the rows: each row's dx, and the row's share of
     // dgamma = sum(dy * xhat) and dbeta = sum(dy) over rows.
-    std::vector<double> s = column_sums<2>(m.rows, D, [&](int64_t r0, int64_t r1, double* acc) {
+    const Blocks B(m.rows, D);
+    const std::vector<double> part = block_partials<2>(B, D, [&](int64_t r0, int64_t r1, double* acc) {
       for (int64_t r = r0; r < r1; ++r) {
         const T *xr = xp + r * D, *dyr = gp + r * D;
-        const double mu = mean.p[r], rs = rstd.p[r];
+        const double mu = mean[r], rs = rstd[r];
+        auto xhat = [&](int64_t j) { return (xr[j] - mu) * rs; };
         // dx = rstd (h - mean(h) - xhat mean(h xhat)) with h = dy * gamma
-        double sh = 0, shx = 0;
+        const double mh = sum_of(D, [&](int64_t j) { return double(dyr[j]) * g[j]; }) / double(D);
+        const double mhx = sum_of(D, [&](int64_t j) { return double(dyr[j]) * g[j] * xhat(j); }) / double(D);
         for (int64_t j = 0; j < D; ++j) {
-          const double xhat = (xr[j] - mu) * rs, h = double(dyr[j]) * g(j, T(1));
-          sh += h;
-          shx += h * xhat;
-          acc[j] += dyr[j] * xhat;
+          const double xh = xhat(j), h = double(dyr[j]) * g[j];
+          dxp[r * D + j] = T(rs * (h - mh - xh * mhx));
+          acc[j] += dyr[j] * xh;
           acc[D + j] += dyr[j];
-        }
-        const double mh = sh / double(D), mhx = shx / double(D);
-        for (int64_t j = 0; j < D; ++j) {
-          const double xhat = (xr[j] - mu) * rs, h = double(dyr[j]) * g(j, T(1));
-          dxp[r * D + j] = T(rs * (h - mh - xhat * mhx));
         }
       }
     });
+    const std::vector<double> s = fold_blocks(B, 2 * D, [&](int64_t b, int64_t i) { return part[b * 2 * D + i]; });
     std::vector<double> dgamma(s.begin(), s.begin() + D), dbeta(s.begin() + D, s.end());
     return NormGrads{dx, vector_of<T>(dgamma, norm_shape), vector_of<T>(dbeta, norm_shape)};
   });

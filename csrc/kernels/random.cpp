@@ -33,7 +33,7 @@ void fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, 
           const uint64_t span = uint64_t(int64_t(b) - int64_t(a));
           v = double(int64_t(a) + int64_t(((uint64_t(w[0]) << 32 | w[1]) % span)));
         } else {
-          v = a + (b - a) * uniform01(w);  // [a, b)
+          v = a + (b - a) * (unit(w[0], w[1]) - std::ldexp(1.0, -53));  // [a, b)
         }
       } else if (dist == Distribution::normal) {
         v = a + b * normal_at(g, idx, 0);

@@ -1,7 +1,7 @@
 // Counter-based random numbers (Philox4x32-10): element i of a call depends
 // only on (seed, offset + i), never on the thread that computes it, so the
 // same seed gives the same bits for any thread count. Kernels that need
-// random bits (dropout) use the same generator through Philox below.
+// random bits (dropout) use the generator below directly.
 #pragma once
 #include <cstdint>
 
@@ -9,6 +9,7 @@
 
 namespace tt::kernels {
 
+// Philox4x32-10 keyed by a 64-bit seed.
 struct Philox {
   uint32_t key[2];
   explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
@@ -26,10 +27,6 @@ struct Philox {
     for (int i = 0; i < 4; ++i) out[i] = c[i];
   }
 };
-
-// [0, 1) with 53 random bits from the first two words of a Philox output: the
-// uniform distribution below, and the keep/drop decision of dropout.
-inline double uniform01(const uint32_t w[4]) { return double((uint64_t(w[0]) << 21) ^ w[1]) * 0x1p-53; }
 
 enum class Distribution { uniform, normal, truncated_normal };
 
