@@ -146,26 +146,26 @@ def _sparse_labels(y_true, y_pred, ignore_class, fn_name):
     labels = _host(y_true)
     if labels.dtype.kind not in "biuf":
         raise TypeError(f"{fn_name}: labels must be integer class ids, got {labels.dtype} values")
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+    pred_shape = tuple(y_pred.shape)
+    if labels.ndim == len(pred_shape) and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    expected = tuple(y_pred.shape[:-1])
-    if labels.shape != expected:
-        raise ValueError(f"{fn_name}: labels of shape {labels.shape} do not match y_pred of shape "
-                         f"{tuple(y_pred.shape)} (expected labels of shape {expected} or {expected + (1,)})")
+    if labels.shape != pred_shape[:-1]:
+        raise ValueError(f"{fn_name}: labels of shape {labels.shape} do not match y_pred of shape {pred_shape} "
+                         f"(expected labels of shape {pred_shape[:-1]} or {pred_shape[:-1] + (1,)})")
     if labels.dtype.kind == "f" and not np.array_equal(labels, np.floor(labels)):
         raise ValueError(f"{fn_name}: labels must be integer class ids, got non-integer values")
     valid = None if ignore_class is None else labels != ignore_class
     checked = labels if valid is None else labels[valid]
-    n = y_pred.shape[-1]
-    bad = checked[(checked < 0) | (checked >= n)]
-    if bad.size:
-        raise IndexError(f"{fn_name}: label {bad.flat[0]} is outside the valid range [0, {n}) of y_pred with shape "
-                         f"{tuple(y_pred.shape)}")
+    n = pred_shape[-1]
+    if checked.size and (checked.min() < 0 or checked.max() >= n):
+        bad = checked[(checked < 0) | (checked >= n)].flat[0]
+        raise IndexError(f"{fn_name}: label {bad} is outside the valid range [0, {n}) of y_pred with shape "
+                         f"{pred_shape}")
+    if valid is None and labels.dtype in (np.int32, np.int64) and labels.shape == tuple(y_true.shape):
+        return y_true if isinstance(y_true, Tensor) else ops.convert_to_tensor(labels), None  # as given, no copy
     if valid is not None:
         labels = np.where(valid, labels, 0)
-    if labels.dtype not in (np.int32, np.int64):
-        labels = labels.astype(np.int64)
-    return ops.convert_to_tensor(labels), valid
+    return ops.convert_to_tensor(labels.astype(np.int64)), valid
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
@@ -329,21 +329,17 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 
 def _aligned_weights(sample_weight, values, name):
-    """Sample weights as a float64 array that broadcasts against the per-sample
+    """Sample weights as a host array that broadcasts against the per-sample
     losses from the leading axis: rank-1 weights weight every value of a sample."""
     w = _host(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"{name}: sample_weight must be numeric, got {w.dtype} values")
     shape = tuple(values.shape)
-    aligned = w.astype(np.float64)
+    aligned = w
     while aligned.ndim > len(shape) and aligned.shape[-1] == 1:
         aligned = aligned[..., 0]
     aligned = aligned.reshape(aligned.shape + (1,) * (len(shape) - aligned.ndim))
-    try:
-        fits = np.broadcast_shapes(aligned.shape, shape) == shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if aligned.ndim != len(shape) or any(a not in (1, b) for a, b in zip(aligned.shape, shape)):
         raise ValueError(f"{name}: sample_weight of shape {w.shape} does not match the per-sample losses of shape "
                          f"{shape}")
     return aligned
@@ -363,9 +359,11 @@ def reduce_weighted(values, sample_weight=None, reduction="sum_over_batch_size",
             m *= m.size / valid
         w = m if w is None else w * m
     if w is not None:
-        values = values * ops.convert_to_tensor(w.astype(values.dtype.dtype))
+        values = values * ops.convert_to_tensor(w.astype(values.dtype.dtype, copy=False))
     if reduction in ("none", None):
         return values
+    if reduction in ("sum_over_batch_size", "mean") and values._t.size:
+        return ops.reduce_mean(values)
     total = ops.reduce_sum(values)
     if reduction == "sum":
         return total
@@ -444,8 +442,7 @@ def _wrapper_class(base, cls_name, fn, **params):
     __init__.__signature__ = signature.replace(parameters=[P("self", P.POSITIONAL_OR_KEYWORD),
                                                            *signature.parameters.values()])
     return type(cls_name, (base,), {"__init__": __init__, "__module__": base.__module__, "__qualname__": cls_name,
-                                    "__doc__": f"{cls_name}: the Loss or Metric of `{fn.__name__}`. "
-                                               f"{fn.__doc__ or ''}"})
+                                    "__doc__": f"`{fn.__name__}` wrapped in {base.__name__}. {fn.__doc__ or ''}"})
 
 
 def _loss_class(cls_name, fn, name, **fn_params):

@@ -411,11 +411,12 @@ FalseNegatives = _count_metric("FalseNegatives", "false_negatives")
 
 
 class AUC(_ConfusionMetric):
-    """(Thresholds of its own, no top_k / class_id.) Area under the ROC or precision-recall curve, from the confusion counts
+    """Area under the ROC or precision-recall curve, from the confusion counts
     at `num_thresholds` thresholds spread evenly over [0, 1] (or at the given
     `thresholds`), plus one just below 0 and one just above 1, summed as Keras:
     "interpolation" (trapezoids for ROC; Davis & Goadrich's interpolation of
-    the counts for PR), "minoring" or "majoring"."""
+    the counts for PR), "minoring" or "majoring". Its thresholds are its own
+    (no top_k or class_id)."""
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
                  thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
