@@ -355,6 +355,10 @@ def test_rank_alignment_as_keras():
     assert tuple(losses.mean_squared_error(y_true, y_pred).shape) == (4,)
     labels = np.array([[1], [0]])
     assert tuple(losses.sparse_categorical_crossentropy(labels, np.full((2, 3), 1 / 3)).shape) == (2,)
+    # labels as a list, as floats, as small ints or as an int32 tensor
+    for y in ([1, 0], [1.0, 0.0], np.array([1, 0], np.uint8), tf.constant(np.array([1, 0], np.int32))):
+        np.testing.assert_allclose(losses.sparse_categorical_crossentropy(y, np.full((2, 3), 1 / 3)).numpy(),
+                                   [np.log(3)] * 2, rtol=1e-6)
 
 
 # --- gradients -----------------------------------------------------------------------------

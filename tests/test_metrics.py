@@ -436,6 +436,7 @@ def test_config_round_trip():
         assert type(metrics.get({"class_name": type(m).__name__, "config": config})) is type(m)
     assert metrics.TopKCategoricalAccuracy(3).get_config()["k"] == 3  # Keras' argument order
     assert metrics.LogCoshError().name == "logcosh"
+    assert metrics.Mean(dtype=tf.float64).get_config()["dtype"] == "float64"
 
 
 def test_errors_name_what_is_wrong():

@@ -161,11 +161,11 @@ def _sparse_labels(y_true, y_pred, ignore_class, fn_name):
         bad = checked[(checked < 0) | (checked >= n)].flat[0]
         raise IndexError(f"{fn_name}: label {bad} is outside the valid range [0, {n}) of y_pred with shape "
                          f"{pred_shape}")
-    if valid is None and labels.dtype in (np.int32, np.int64) and labels.shape == tuple(y_true.shape):
-        return y_true if isinstance(y_true, Tensor) else ops.convert_to_tensor(labels), None  # as given, no copy
     if valid is not None:
         labels = np.where(valid, labels, 0)
-    return ops.convert_to_tensor(labels.astype(np.int64)), valid
+    elif isinstance(y_true, Tensor) and y_true.dtype.is_integer and labels.shape == tuple(y_true.shape):
+        return y_true, None  # the labels as given, no copy
+    return ops.convert_to_tensor(labels if labels.dtype in (np.int32, np.int64) else labels.astype(np.int64)), valid
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
@@ -328,9 +328,9 @@ kld = KLD = kl_divergence
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
-def _aligned_weights(sample_weight, values, name):
-    """Sample weights as a host array that broadcasts against the per-sample
-    losses from the leading axis: rank-1 weights weight every value of a sample."""
+def _aligned_weights(sample_weight, values, name, what="the per-sample losses"):
+    """Sample weights as a host array that broadcasts against `values` from
+    the leading axis: rank-1 weights weight every value of a sample."""
     w = _host(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"{name}: sample_weight must be numeric, got {w.dtype} values")
@@ -340,8 +340,7 @@ def _aligned_weights(sample_weight, values, name):
         aligned = aligned[..., 0]
     aligned = aligned.reshape(aligned.shape + (1,) * (len(shape) - aligned.ndim))
     if aligned.ndim != len(shape) or any(a not in (1, b) for a, b in zip(aligned.shape, shape)):
-        raise ValueError(f"{name}: sample_weight of shape {w.shape} does not match the per-sample losses of shape "
-                         f"{shape}")
+        raise ValueError(f"{name}: sample_weight of shape {w.shape} does not match {what} of shape {shape}")
     return aligned
 
 

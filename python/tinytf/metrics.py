@@ -9,8 +9,9 @@ sample weights weight samples and weights of the values' rank weight values."""
 import numpy as np
 
 from . import _registry, losses
+from ._dtypes import as_dtype
 from ._naming import to_snake_case
-from .losses import EPSILON, _host, _same_rank, _wrapper_class
+from .losses import EPSILON, _aligned_weights, _host, _same_rank, _wrapper_class
 # keras.metrics exports the per-sample loss functions too
 from .losses import (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,  # noqa: F401
                      categorical_focal_crossentropy, categorical_hinge, hinge, huber, kl_divergence, log_cosh,
@@ -31,7 +32,7 @@ class Metric:
 
     def __init__(self, name=None, dtype=None):
         self.name = name or to_snake_case(type(self).__name__)
-        self.dtype = dtype or "float32"  # the result's dtype in Keras; state here is float64
+        self.dtype = as_dtype(dtype).name if dtype else "float32"  # Keras' result dtype; the state here is float64
 
     def reset_state(self):
         raise NotImplementedError(f"{type(self).__name__} must implement reset_state()")
@@ -287,14 +288,8 @@ def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{name}: y_true and y_pred must have the same shape, got y_true {y_true.shape} and "
                          f"y_pred {y_pred.shape}")
-    weights = np.ones(y_pred.shape)
-    if sample_weight is not None:
-        w = _host(sample_weight).astype(np.float64)
-        try:  # weights of lower rank weight every value of a sample
-            weights = np.broadcast_to(w.reshape(w.shape + (1,) * (y_pred.ndim - w.ndim)), y_pred.shape)
-        except ValueError:
-            raise ValueError(f"{name}: sample_weight of shape {w.shape} does not match y_pred of shape "
-                             f"{y_pred.shape}") from None
+    weights = np.ones(y_pred.shape) if sample_weight is None else \
+        np.broadcast_to(_aligned_weights(sample_weight, y_pred, name, "y_pred").astype(np.float64), y_pred.shape)
     if top_k is not None:
         y_pred = _keep_top_k(y_pred, top_k)
     if class_id is not None:
@@ -332,8 +327,11 @@ def _confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None
 
 
 def _thresholds_list(thresholds, default, name):
-    values = [default] if thresholds is None else list(np.ravel(thresholds))
-    bad = [t for t in values if t is None or not 0.0 <= t <= 1.0] if thresholds is not None else []
+    """The thresholds as a list of floats in [0, 1]; [default] when None."""
+    if thresholds is None:
+        return [default]
+    values = list(np.ravel(np.asarray(thresholds, dtype=object)))
+    bad = [t for t in values if t is None or not 0.0 <= t <= 1.0]
     if bad:
         raise ValueError(f"{name}: threshold values must be in [0, 1], got {bad}")
     return [float(t) for t in values]
