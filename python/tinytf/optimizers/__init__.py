@@ -179,25 +179,18 @@ class Optimizer:
         grads = list(grads)
         if not grads:
             return
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError("When passing grads without variables, the optimizer must already be built: "
-                                 "call optimizer.build(trainable_variables) first")
-            variables = self._vars
-        else:
-            variables = list(trainable_variables)
-            self.build(variables)  # on every variable, as Keras, even those without a gradient now
-        if len(grads) != len(variables):
-            raise ValueError(f"Optimizer '{self.name}': got {len(grads)} gradients for {len(variables)} variables")
-        if any(g is None for g in grads):
-            missing = [v.path for g, v in zip(grads, variables) if g is None]
-            if len(missing) == len(grads):
-                raise ValueError("No gradients provided for any variable.")
+        if trainable_variables is None and not self.built:
+            raise ValueError("When passing grads without variables, the optimizer must already be built: "
+                             "call optimizer.build(trainable_variables) first")
+        variables = self._vars if trainable_variables is None else trainable_variables
+        # training passes the same variables (and the same missing gradients) every step: plan once
+        key = (tuple(map(id, variables)), tuple(g is None for g in grads))
+        if key != self._cache_key:
+            self._cache_key, self._cache = key, self._plan(list(variables), grads)
+        params, slots, decay, missing, constrained = self._cache
+        if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=2)
-            grads, variables = zip(*[(g, v) for g, v in zip(grads, variables) if g is not None])
-
-        params, slots, decay = self._prepare(variables)
-        grads = [g._t for g in grads]
+        grads = [g._t for g in grads if g is not None]
         options = {"clipvalue": self.clipvalue or None}
         if self.clipnorm:
             c = self.clipnorm
@@ -210,19 +203,25 @@ class Optimizer:
         # the rate of the step before it is counted; step is Keras' 1-based local_step
         self._update(params, grads, slots, self.learning_rate, self.iterations + 1, options)
         self.iterations += 1
-        for v in variables:
-            if getattr(v, "constraint", None) is not None:
-                v.assign(v.constraint(v))
+        for v in constrained:
+            v.assign(v.constraint(v))
 
-    def _prepare(self, variables):
-        """Tensor lists for the kernel, cached: training passes the same variables every step."""
-        key = tuple(map(id, variables))
-        if key != self._cache_key:
-            names = [n for group in self._slot_groups() for n in group]
-            slots = {n: [self._slots[id(v)][n]._t for v in variables] for n in names}
-            decay = [1.0 if self._decays(v) else 0.0 for v in variables]
-            self._cache_key, self._cache = key, ([v._t for v in variables], slots, decay)
-        return self._cache
+    def _plan(self, variables, grads):
+        """What a step over these variables needs: the kernel's tensor lists for those
+        with a gradient, their weight-decay factors, the names of those without one, and
+        the variables with a constraint."""
+        if len(grads) != len(variables):
+            raise ValueError(f"Optimizer '{self.name}': got {len(grads)} gradients for {len(variables)} variables")
+        self.build(variables)  # on every variable, as Keras, even those without a gradient now
+        used = [v for g, v in zip(grads, variables) if g is not None]
+        if not used:
+            raise ValueError("No gradients provided for any variable.")
+        names = [n for group in self._slot_groups() for n in group]
+        slots = {n: [self._slots[id(v)][n]._t for v in used] for n in names}
+        decay = [1.0 if self._decays(v) else 0.0 for v in used]
+        missing = [v.path for g, v in zip(grads, variables) if g is None]
+        constrained = [v for v in used if getattr(v, "constraint", None) is not None]
+        return [v._t for v in used], slots, decay, missing, constrained
 
     def _update(self, params, grads, slots, lr, step, options):
         """Runs the fused kernel: slots maps each slot name to one tensor per param."""
