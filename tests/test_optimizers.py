@@ -288,6 +288,14 @@ def test_apply_without_variables_uses_the_built_ones():
     np.testing.assert_allclose(variables[0].numpy(), INIT[0] - 0.1 * make_grads(1)[0][0], rtol=1e-6)
 
 
+def test_gradients_may_be_numpy_arrays():
+    v = tinytf.Variable(np.ones(3, np.float32), name="w")
+    optimizers.SGD(0.5).apply_gradients([(np.full(3, 2.0, np.float32), v)])
+    np.testing.assert_array_equal(v.numpy(), [0.0, 0.0, 0.0])
+    with pytest.raises(TypeError, match="float64"):
+        optimizers.SGD(0.5).apply_gradients([(np.ones(3), v)])
+
+
 def test_constraints_after_the_update():
     v = tinytf.Variable(np.array([1.0, 0.05, -0.5], np.float32), name="w", constraint=NonNeg())
     optimizers.SGD(1.0).apply_gradients([(tinytf.constant(np.array([0.5, 0.1, -1.0], np.float32)), v)])

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .. import _core, _registry
-from .._tensor import Variable, fill
+from .._tensor import Variable, convert_to_tensor, fill
 from . import schedules
 from .schedules import LearningRateSchedule
 
@@ -147,7 +147,7 @@ class Optimizer:
 
     def load_own_variables(self, store):
         """Keras' loading hook: warns and skips when the number of variables differs."""
-        expected = len(self.get_weights())
+        expected = len(self.variables)
         if len(store.keys()) != expected:
             warnings.warn(f"Skipping variable loading for optimizer '{self.name}', because it has {expected} "
                           f"variables whereas the saved optimizer has {len(store.keys())} variables.", stacklevel=2)
@@ -190,7 +190,7 @@ class Optimizer:
         params, slots, decay, missing, constrained = self._cache
         if missing:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=2)
-        grads = [g._t for g in grads if g is not None]
+        grads = [convert_to_tensor(g)._t for g in grads if g is not None]
         options = {"clipvalue": self.clipvalue or None}
         if self.clipnorm:
             c = self.clipnorm
