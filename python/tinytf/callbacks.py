@@ -356,7 +356,8 @@ class ReduceLROnPlateau(MonitorCallback):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         super().__init__(monitor, mode, None, min_delta)
-        self.factor, self.patience, self.verbose, self.cooldown, self.min_lr = factor, patience, verbose, cooldown, min_lr
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
         self.wait, self.cooldown_counter = 0, 0
 
     def on_train_begin(self, logs=None):
