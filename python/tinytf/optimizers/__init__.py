@@ -1,177 +1,290 @@
-"""Optimizers with Keras' names, defaults and update rules. Each step is a
-single fused C++ call over all variables (see csrc/kernels/optim.cpp);
+"""Optimizers with Keras 3's names, defaults, update rules and state layout.
+Each step is a single fused C++ call over all variables (csrc/kernels/optim.cpp);
 clipnorm / clipvalue / global_clipnorm and weight decay are folded into it."""
+import numbers
+import re
+import warnings
+
+import numpy as np
+
 from .. import _core, _registry
-from .._tensor import Variable, zeros
+from .._tensor import Variable, convert_to_tensor, fill
 from . import schedules
 from .schedules import LearningRateSchedule
 
 
 class Optimizer:
-    """Base class: ``apply_gradients(zip(grads, vars))`` updates variables in place."""
+    """Base class: ``apply_gradients(zip(grads, vars))`` updates variables in place.
 
-    _slot_names = ()  # Keras names of the per-variable state, in Keras order
+    State follows Keras' ``optimizer.variables`` order (``get_weights`` /
+    ``set_weights`` / ``save_own_variables`` / ``load_own_variables``):
+    iteration, learning_rate (absent when it is a schedule or a callable), the
+    slot variables, then any scalar state a subclass keeps after them.
+    """
+
+    _default_name = None
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
+        cls = type(self).__name__
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=2)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+            raise ValueError(f"{cls}: argument(s) not recognized: {sorted(kwargs)}")
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set")
+            raise ValueError(f"{cls}: only one of clipnorm, clipvalue and global_clipnorm can be set. Received: "
+                             f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         for arg, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm),
                        ("weight_decay", weight_decay)):
-            if v is not None and v < 0:
-                raise ValueError(f"{type(self).__name__}: {arg} must be >= 0, got {v}")
-        if use_ema:
-            raise NotImplementedError("use_ema is not supported yet")
-        from .._naming import to_snake_case
-
-        self.name = name or to_snake_case(type(self).__name__)
-        self._learning_rate = learning_rate
-        self._check_lr(learning_rate)
+            if v is not None and (not isinstance(v, numbers.Real) or v < 0):
+                raise ValueError(f"{cls}: {arg} must be a non-negative float or None, got {v!r}")
+        for arg, v, default in (("use_ema", use_ema, False), ("loss_scale_factor", loss_scale_factor, None),
+                                ("gradient_accumulation_steps", gradient_accumulation_steps, None)):
+            if v != default:
+                raise NotImplementedError(f"{cls}: {arg}={v!r} is not supported yet")
+        _check_lr(cls, learning_rate)
+        self.name = name or self._default_name
+        self._learning_rate = float(learning_rate) if isinstance(learning_rate, numbers.Real) else learning_rate
         self.weight_decay, self.clipnorm, self.clipvalue, self.global_clipnorm = (weight_decay, clipnorm, clipvalue,
                                                                                     global_clipnorm)
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = use_ema, ema_momentum, ema_overwrite_frequency
+        self.loss_scale_factor, self.gradient_accumulation_steps = loss_scale_factor, gradient_accumulation_steps
         self.iterations = 0
-        self._slots = {}  # id(variable) -> list of slot Variables
-        self._vars = []  # variables in the order they were first seen
-        self._no_decay = set()
+        self.built = False
+        self._vars = []  # variables in the order the optimizer was built on
+        self._slots = {}  # id(variable) -> {slot name: slot Variable}
+        self._no_decay_ids, self._no_decay_pattern = set(), None
         self._cache_key, self._cache = None, None
 
-    @staticmethod
-    def _check_lr(lr):
-        if not isinstance(lr, LearningRateSchedule) and not callable(lr):
-            if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr < 0:
-                raise ValueError(f"learning_rate must be a non-negative float or a schedule, got {lr!r}")
-
-    # --- learning rate ---------------------------------------------------------------
+    # --- learning rate -------------------------------------------------------------------------
     @property
     def learning_rate(self):
+        """The rate the next step uses (a schedule is evaluated at ``iterations``)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else float(lr)
+        if isinstance(lr, LearningRateSchedule):
+            return float(lr(self.iterations))
+        return float(lr()) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._check_lr(value)
+        _check_lr(type(self).__name__, value)
+        if isinstance(value, numbers.Real):
+            if isinstance(self._learning_rate, LearningRateSchedule):
+                raise TypeError("This optimizer was created with a LearningRateSchedule as its learning_rate, hence "
+                                "its learning rate is not settable. Create it with a float learning_rate instead.")
+            value = float(value)
         self._learning_rate = value
 
-    lr = learning_rate
+    lr = learning_rate  # tf.keras 2 name
 
-    # --- state --------------------------------------------------------------------------
-    def build(self, var_list):
-        for v in var_list:
-            if id(v) not in self._slots:
-                self._slots[id(v)] = [Variable(self._slot_init(name, v), trainable=False, name=name, dtype=v.dtype)
-                                      for name in self._active_slots()]
-                self._vars.append(v)
-
-    def _active_slots(self):
-        return self._slot_names
+    # --- slots and state ----------------------------------------------------------------------------
+    def _slot_groups(self):
+        """Slot names in Keras' build order: one tuple per ``add_optimizer_variables``
+        call; the names of one tuple are interleaved per variable."""
+        return ()
 
     def _slot_init(self, name, var):
-        return zeros(var.shape, var.dtype)
+        return 0.0
+
+    def build(self, var_list):
+        """Creates the slots of variables not seen before (Keras builds on the first step)."""
+        names = [n for group in self._slot_groups() for n in group]
+        for v in var_list:
+            if id(v) not in self._slots:
+                prefix = v.path.replace("/", "_")
+                self._slots[id(v)] = {n: Variable(fill(v.shape, self._slot_init(n, v), v.dtype), trainable=False,
+                                                  name=f"{prefix}_{n}") for n in names}
+                self._vars.append(v)
+        self.built = True
+
+    def _scalar_state(self):
+        """Scalar state as (Keras name, attribute, dtype): the entries before the slots, and after them."""
+        head = [("iteration", "iterations", np.int64)]
+        if not callable(self._learning_rate):
+            head.append(("learning_rate", "_learning_rate", np.float32))
+        return head, []
+
+    def _slot_variables(self):
+        return [self._slots[id(v)][n] for group in self._slot_groups() for v in self._vars for n in group]
 
     @property
     def variables(self):
-        """Keras order: iteration, learning_rate, then the slots of each variable in turn."""
-        out = [Variable(self.iterations, trainable=False, name="iteration", dtype="int64"),
-               Variable(self.learning_rate, trainable=False, name="learning_rate")]
-        for v in self._vars:
-            out += self._slots[id(v)]
-        return out
+        """Keras' order. Slots are the live Variables; iteration, learning_rate and other
+        scalars are copies (set them with ``set_weights`` or ``load_own_variables``)."""
+        head, tail = self._scalar_state()
 
+        def copies(entries):
+            return [Variable(np.asarray(getattr(self, attr), dtype), trainable=False, name=name)
+                    for name, attr, dtype in entries]
+
+        return copies(head) + self._slot_variables() + copies(tail)
+
+    def get_weights(self):
+        """The full state as numpy arrays in ``variables`` order."""
+        return [np.array(v) for v in self.variables]
+
+    def set_weights(self, weights):
+        """Restores ``get_weights()``; the optimizer must be built on the same variables first."""
+        weights = list(weights)
+        head, tail = self._scalar_state()
+        slots = self._slot_variables()
+        if len(weights) != len(head) + len(slots) + len(tail):
+            hint = "" if self.built or not self._slot_groups() else \
+                " (the optimizer is not built yet: call optimizer.build(model.trainable_weights) first)"
+            raise ValueError(f"Optimizer '{self.name}': expected {len(head) + len(slots) + len(tail)} weights, "
+                             f"got {len(weights)}{hint}")
+        scalars = weights[:len(head)] + weights[len(head) + len(slots):]
+        for (_, attr, dtype), w in zip(head + tail, scalars):
+            setattr(self, attr, np.asarray(w, dtype).item())
+        for v, w in zip(slots, weights[len(head):]):
+            v.assign(np.asarray(w))
+
+    def save_own_variables(self, store):
+        """Keras' saving hook: store["0"], store["1"], ... in ``variables`` order."""
+        for i, w in enumerate(self.get_weights()):
+            store[str(i)] = w
+
+    def load_own_variables(self, store):
+        """Keras' loading hook: warns and skips when the number of variables differs."""
+        expected = len(self.variables)
+        if len(store.keys()) != expected:
+            warnings.warn(f"Skipping variable loading for optimizer '{self.name}', because it has {expected} "
+                          f"variables whereas the saved optimizer has {len(store.keys())} variables.", stacklevel=2)
+            return
+        self.set_weights([store[str(i)] for i in range(expected)])
+
+    # --- weight decay --------------------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
-        for v in var_list or []:
-            self._no_decay.add(id(v))
-        self._no_decay_names = list(var_names or [])
+        """Variables in var_list, or whose name matches one of var_names (regex search), get no weight decay."""
+        self._no_decay_ids = {id(v) for v in var_list or []}
+        self._no_decay_pattern = re.compile("|".join(set(var_names))) if var_names else None
+        self._cache_key = None
 
-    # --- the update ----------------------------------------------------------------------
+    def _decays(self, var):
+        excluded = id(var) in self._no_decay_ids or (self._no_decay_pattern is not None and
+                                                      self._no_decay_pattern.search(var.name) is not None)
+        return not excluded
+
+    # --- the update ----------------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
-        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
-        if not pairs:
-            return self.iterations
-        grads = [g._t for g, _ in pairs]
-        variables = [v for _, v in pairs]
-        key = tuple(id(v) for v in variables)
-        if key != self._cache_key:  # the same variable list every step: prepare it once
-            self.build(variables)
-            names = getattr(self, "_no_decay_names", [])
-            decay = [0.0 if (id(v) in self._no_decay or any(n in v.name for n in names)) else 1.0 for v in variables]
-            slots = [[self._slots[id(v)][i]._t for v in variables] for i in range(len(self._active_slots()))]
-            self._cache_key, self._cache = key, ([v._t for v in variables], slots, decay, variables)
-        params, slots, decay, variables = self._cache
-        self.iterations += 1
-        lr = self._learning_rate(self.iterations - 1) if callable(self._learning_rate) else self._learning_rate
-        options = {"clipvalue": self.clipvalue}
-        if self.clipnorm is not None:
+        pairs = list(grads_and_vars)
+        if pairs:
+            grads, variables = zip(*pairs)
+            self.apply(grads, variables)
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """One step. Without trainable_variables, grads follow the variables the optimizer was built on."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None and not self.built:
+            raise ValueError("When passing grads without variables, the optimizer must already be built: "
+                             "call optimizer.build(trainable_variables) first")
+        variables = self._vars if trainable_variables is None else trainable_variables
+        # training passes the same variables (and the same missing gradients) every step: plan once
+        key = (tuple(map(id, variables)), tuple(g is None for g in grads))
+        if key != self._cache_key:
+            self._cache_key, self._cache = key, self._plan(list(variables), grads)
+        params, slots, decay, missing, constrained = self._cache
+        if missing:
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=2)
+        grads = [convert_to_tensor(g)._t for g in grads if g is not None]
+        options = {"clipvalue": self.clipvalue or None}
+        if self.clipnorm:
             c = self.clipnorm
-            options["grad_scale"] = [c / max(n, c) if n > 0 else 1.0 for n in _core.l2_norms(grads)]
-        elif self.global_clipnorm is not None:
+            options["grad_scale"] = [c / max(n, c) for n in _core.l2_norms(grads)]
+        elif self.global_clipnorm:
             norm = _core.global_norm(grads)
             options["grad_scale"] = min(1.0, self.global_clipnorm / norm) if norm > 0 else 1.0
         if self.weight_decay:
             options["weight_decay"] = [self.weight_decay * d for d in decay]
-        self._update(params, grads, slots, float(lr), options)
-        for v in variables:
-            if getattr(v, "constraint", None) is not None:
-                v.assign(v.constraint(v))
-        return self.iterations
+        # the rate of the step before it is counted; step is Keras' 1-based local_step
+        self._update(params, grads, slots, self.learning_rate, self.iterations + 1, options)
+        self.iterations += 1
+        for v in constrained:
+            v.assign(v.constraint(v))
 
-    def apply(self, grads, trainable_variables=None):
-        return self.apply_gradients(zip(grads, trainable_variables))
+    def _plan(self, variables, grads):
+        """What a step over these variables needs: the kernel's tensor lists for those
+        with a gradient, their weight-decay factors, the names of those without one, and
+        the variables with a constraint."""
+        if len(grads) != len(variables):
+            raise ValueError(f"Optimizer '{self.name}': got {len(grads)} gradients for {len(variables)} variables")
+        self.build(variables)  # on every variable, as Keras, even those without a gradient now
+        used = [v for g, v in zip(grads, variables) if g is not None]
+        if not used:
+            raise ValueError("No gradients provided for any variable.")
+        names = [n for group in self._slot_groups() for n in group]
+        slots = {n: [self._slots[id(v)][n]._t for v in used] for n in names}
+        decay = [1.0 if self._decays(v) else 0.0 for v in used]
+        missing = [v.path for g, v in zip(grads, variables) if g is None]
+        constrained = [v for v in used if getattr(v, "constraint", None) is not None]
+        return [v._t for v in used], slots, decay, missing, constrained
 
-    def _update(self, params, grads, slots, lr, options):
+    def _update(self, params, grads, slots, lr, step, options):
+        """Runs the fused kernel: slots maps each slot name to one tensor per param."""
         raise NotImplementedError
 
-    # --- config -----------------------------------------------------------------------------
+    # --- config ----------------------------------------------------------------------------------------
     def get_config(self):
         lr = self._learning_rate
-        return {"name": self.name, "learning_rate": schedules.serialize(lr) if isinstance(lr, LearningRateSchedule)
-                else float(lr), "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue, "use_ema": False,
-                "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                "gradient_accumulation_steps": None}
+        return {"name": self.name,
+                "learning_rate": schedules.serialize(lr) if isinstance(lr, LearningRateSchedule) else lr,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                "clipvalue": self.clipvalue, "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        lr = config.get("learning_rate")
-        if isinstance(lr, dict):
-            config["learning_rate"] = schedules.deserialize(lr)
-        for k in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
-                  "gradient_accumulation_steps", "is_legacy_optimizer"):
-            config.pop(k, None)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
 
+def _check_lr(owner, lr):
+    if callable(lr):
+        return
+    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not lr >= 0:
+        raise ValueError(f"{owner}: learning_rate must be a non-negative float, a LearningRateSchedule or a "
+                         f"callable, got {lr!r}")
+
+
 class SGD(Optimizer):
+    _default_name = "SGD"
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum}")
+        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+            raise ValueError(f"SGD: momentum must be a float in [0, 1], got {momentum!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
-    def _active_slots(self):
-        return ("momentum",) if self.momentum else ()
+    def _slot_groups(self):
+        return (("momentum",),) if self.momentum else ()
 
-    def _update(self, params, grads, slots, lr, options):
-        _core.sgd_update(params, grads, slots[0] if slots else None, lr, self.momentum, self.nesterov, **options)
+    def _update(self, params, grads, slots, lr, step, options):
+        _core.sgd_update(params, grads, slots.get("momentum"), lr, self.momentum, self.nesterov, **options)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adam(Optimizer):
+    _default_name = "adam"
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
-    def _active_slots(self):
-        return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
+    def _slot_groups(self):
+        return (("momentum", "velocity"),) + ((("velocity_hat",),) if self.amsgrad else ())
 
-    def _update(self, params, grads, slots, lr, options):
-        _core.adam_update(params, grads, slots[0], slots[1], slots[2] if self.amsgrad else None, lr, self.beta_1,
-                          self.beta_2, self.epsilon, self.iterations, **options)
+    def _update(self, params, grads, slots, lr, step, options):
+        _core.adam_update(params, grads, slots["momentum"], slots["velocity"], slots.get("velocity_hat"), lr,
+                          self.beta_1, self.beta_2, self.epsilon, step, **options)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -181,25 +294,29 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (p -= p * weight_decay * lr before each step)."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 **kwargs):
+    _default_name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
         if weight_decay is None:
-            raise ValueError("AdamW: weight_decay must be a float")
+            raise ValueError("AdamW: argument weight_decay must be a float. Received: weight_decay=None")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs)
 
 
 class RMSprop(Optimizer):
+    _default_name = "rmsprop"
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
-    def _active_slots(self):
-        return ("velocity",) + (("momentum",) if self.momentum else ()) + (("average_gradient",) if self.centered else ())
+    def _slot_groups(self):
+        return ((("velocity",),) + ((("momentum",),) if self.momentum > 0 else ()) +
+                ((("average_gradient",),) if self.centered else ()))
 
-    def _update(self, params, grads, slots, lr, options):
-        mom = slots[1] if self.momentum else None
-        avg = slots[-1] if self.centered else None
-        _core.rmsprop_update(params, grads, slots[0], mom, avg, lr, self.rho, self.momentum, self.epsilon, **options)
+    def _update(self, params, grads, slots, lr, step, options):
+        _core.rmsprop_update(params, grads, slots["velocity"], slots.get("momentum"), slots.get("average_gradient"),
+                             lr, self.rho, self.momentum, self.epsilon, **options)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -207,19 +324,20 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    _slot_names = ("accumulator",)
+    _default_name = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
+    def _slot_groups(self):
+        return (("accumulator",),)
+
     def _slot_init(self, name, var):
-        from .._tensor import fill
+        return float(self.initial_accumulator_value)
 
-        return fill(var.shape, float(self.initial_accumulator_value), var.dtype)
-
-    def _update(self, params, grads, slots, lr, options):
-        _core.adagrad_update(params, grads, slots[0], lr, self.epsilon, **options)
+    def _update(self, params, grads, slots, lr, step, options):
+        _core.adagrad_update(params, grads, slots["accumulator"], lr, self.epsilon, **options)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -227,30 +345,41 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    _slot_names = ("accumulated_grad", "accumulated_delta_var")
+    _default_name = "adadelta"
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.epsilon = rho, epsilon
 
-    def _update(self, params, grads, slots, lr, options):
-        _core.adadelta_update(params, grads, slots[0], slots[1], lr, self.rho, self.epsilon, **options)
+    def _slot_groups(self):
+        return (("accumulated_grad", "accumulated_delta_var"),)
+
+    def _update(self, params, grads, slots, lr, step, options):
+        _core.adadelta_update(params, grads, slots["accumulated_grad"], slots["accumulated_delta_var"], lr, self.rho,
+                              self.epsilon, **options)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
 class Nadam(Optimizer):
-    _slot_names = ("momentum", "velocity")
+    _default_name = "nadam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.u_product = 1.0  # Keras' running momentum-cache product
+        self.u_product = 1.0  # Keras' running product of the momentum cache, a variable after the slots
 
-    def _update(self, params, grads, slots, lr, options):
-        self.u_product = _core.nadam_update(params, grads, slots[0], slots[1], lr, self.beta_1, self.beta_2,
-                                            self.epsilon, self.iterations, self.u_product, **options)
+    def _slot_groups(self):
+        return (("momentum", "velocity"),)
+
+    def _scalar_state(self):
+        head, tail = super()._scalar_state()
+        return head, tail + [("u_product", "u_product", np.float32)]
+
+    def _update(self, params, grads, slots, lr, step, options):
+        self.u_product = _core.nadam_update(params, grads, slots["momentum"], slots["velocity"], lr, self.beta_1,
+                                            self.beta_2, self.epsilon, step, self.u_product, **options)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -261,6 +390,7 @@ _TABLE.update(sgd=SGD, adam=Adam, adamw=AdamW, rmsprop=RMSprop, adagrad=Adagrad,
 
 
 def get(identifier):
+    """An optimizer from a name ('adam'), a config dict or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier
     return _registry.get(identifier, _TABLE, "optimizer")
@@ -270,3 +400,5 @@ def serialize(optimizer):
     return _registry.serialize(optimizer, "keras.optimizers")
 
 
+def deserialize(config):
+    return _registry.get(config, _TABLE, "optimizer")
