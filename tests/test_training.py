@@ -1,0 +1,320 @@
+"""Keras-style models end to end: Sequential and Functional building,
+compile/fit/evaluate/predict semantics against numpy, data handling, output,
+determinism and bad input."""
+
+import numpy as np
+import pytest
+
+import tinytf as tf
+from tinytf import layers
+from tinytf.models import Model, Sequential
+
+
+def mlp(input_dim=4, hidden=8, out=3, activation="softmax"):
+    return Sequential([layers.Dense(hidden, input_dim=input_dim, activation="relu"),
+                       layers.Dense(out, activation=activation)])
+
+
+def data(n=50, d=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    y = rng.integers(0, classes, n)
+    return x, y
+
+
+def numpy_forward(model, x):
+    """The MLP of mlp() computed with numpy from its weights."""
+    w1, b1, w2, b2 = model.get_weights()
+    h = np.maximum(x @ w1 + b1, 0)
+    z = h @ w2 + b2
+    z = z - z.max(-1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+
+
+# --- building -------------------------------------------------------------------
+
+def test_sequential_builds_eagerly_from_input_dim_and_lazily_otherwise():
+    m = mlp()
+    assert m.built and [w.shape for w in m.get_weights()] == [(4, 8), (8,), (8, 3), (3,)]
+    lazy = Sequential([layers.Dense(5), layers.Dense(2)])
+    assert not lazy.built
+    with pytest.raises(ValueError, match="not been built"):
+        lazy.summary()
+    lazy(np.zeros((3, 7), np.float32))
+    assert lazy.built and lazy.layers[0].kernel.shape == (7, 5) and lazy.count_params() == 7 * 5 + 5 + 12
+    with_input = Sequential([tf.Input(shape=(6,)), layers.Dense(2)])
+    assert len(with_input.layers) == 1 and with_input.count_params() == 14
+
+
+def test_predict_matches_numpy_and_model_call():
+    m = mlp()
+    x, _ = data(70)
+    want = numpy_forward(m, x)
+    np.testing.assert_allclose(m.predict(x, batch_size=16, verbose=0), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.predict_on_batch(x[:3]), want[:3], rtol=1e-5, atol=1e-6)
+
+
+def test_functional_model_with_skip_connection_and_two_inputs():
+    a, b = tf.Input(shape=(3,), name="a"), tf.Input(shape=(2,), name="b")
+    h = layers.Dense(4, activation="relu")(a)
+    skip = layers.Add()([h, layers.Dense(4)(a)])
+    merged = layers.Concatenate()([skip, b])
+    out = layers.Dense(1)(merged)
+    m = Model(inputs=[a, b], outputs=out)
+    assert [type(l).__name__ for l in m.layers].count("InputLayer") == 2
+    xa, xb = np.random.default_rng(0).normal(size=(10, 3)), np.random.default_rng(1).normal(size=(10, 2))
+    d1, d2, d3 = [l for l in m.layers if isinstance(l, layers.Dense)]
+    h_np = np.maximum(xa @ d1.get_weights()[0] + d1.get_weights()[1], 0)
+    s_np = h_np + xa @ d2.get_weights()[0] + d2.get_weights()[1]
+    want = np.concatenate([s_np, xb], 1) @ d3.get_weights()[0] + d3.get_weights()[1]
+    np.testing.assert_allclose(m.predict([xa, xb], verbose=0), want, rtol=1e-5, atol=1e-5)
+    m.compile("adam", "mse")
+    h = m.fit([xa, xb], np.zeros((10, 1)), epochs=3, verbose=0)
+    assert h.history["loss"][2] < h.history["loss"][0]
+    with pytest.raises(ValueError, match="expects 2 input"):
+        m.predict(xa, verbose=0)
+
+
+def test_subclassed_model_trains():
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = layers.Dense(8, activation="relu")
+            self.d2 = layers.Dense(1)
+
+        def call(self, x, training=None):
+            return self.d2(self.d1(x))
+
+    net = Net()
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+    net.compile(tf.optimizers.Adam(0.05), "mse")
+    h = net.fit(x, y, epochs=20, verbose=0)
+    assert len(net.trainable_weights) == 4 and h.history["loss"][-1] < 0.2 * h.history["loss"][0]
+
+
+# --- compile / fit / evaluate semantics ---------------------------------------------
+
+def test_evaluate_weights_batches_like_keras():
+    """The epoch loss is the sample-weighted mean over batches (last batch smaller)."""
+    m = mlp()
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(53)
+    p = numpy_forward(m, x)
+    want_loss = -np.log(np.clip(p[np.arange(53), y], 1e-7, 1)).mean()
+    want_acc = (p.argmax(1) == y).mean()
+    loss, acc = m.evaluate(x, y, batch_size=10, verbose=0)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    np.testing.assert_allclose(acc, want_acc)
+    assert m.evaluate(x, y, batch_size=53, verbose=0, return_dict=True).keys() == {"loss", "accuracy"}
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    assert isinstance(m.evaluate(x, y, verbose=0), float)
+
+
+def test_sample_weight_and_class_weight_weight_the_loss_as_keras():
+    m = mlp()
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = data(40)
+    p = numpy_forward(m, x)
+    per_sample = -np.log(p[np.arange(40), y])
+    w = np.random.default_rng(3).uniform(0, 2, 40)
+    # sum_over_batch_size: weighted sum / number of samples, per batch; batches then averaged by size
+    want = np.mean(per_sample * w)
+    np.testing.assert_allclose(m.evaluate(x, y, sample_weight=w, batch_size=40, verbose=0), want, rtol=1e-5)
+    cw = {0: 1.0, 1: 3.0, 2: 0.5}
+    m2 = mlp()
+    m2.set_weights(m.get_weights())
+    m2.compile(tf.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    h = m2.fit(x, y, class_weight=cw, batch_size=40, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h.history["loss"][0], np.mean(per_sample * np.array([cw[c] for c in y])), rtol=1e-5)
+
+
+def test_class_weight_works_for_one_hot_and_per_timestep_labels():
+    from tinytf.models.data import class_weights_to_sample_weights
+
+    onehot = tf.utils.to_categorical([0, 2, 1], 3)
+    np.testing.assert_array_equal(class_weights_to_sample_weights(onehot, {2: 5.0}), [1, 5, 1])
+    seq = np.array([[0, 1, 1], [1, 0, 2]])
+    np.testing.assert_array_equal(class_weights_to_sample_weights(seq, {1: 2.0}), [[1, 2, 2], [2, 1, 1]])
+
+
+def test_validation_split_takes_the_tail_before_shuffling():
+    m = mlp()
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = data(50)
+    h = m.fit(x, y, validation_split=0.2, epochs=1, verbose=0)
+    # val loss is computed after the epoch's training, on the last 10 samples
+    p = numpy_forward(m, x[40:])
+    np.testing.assert_allclose(h.history["val_loss"][0], -np.log(p[np.arange(10), y[40:]]).mean(), rtol=1e-5)
+
+
+def test_fit_reduces_loss_and_records_history_with_validation_data():
+    m = mlp()
+    m.compile(tf.optimizers.Adam(0.02), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(200)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
+    h = m.fit(x, y, epochs=15, batch_size=20, validation_data=(x, y), verbose=0)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(h.history["loss"]) == 15 and h.history["loss"][-1] < h.history["loss"][0]
+    assert h.history["val_accuracy"][-1] > 0.8
+
+
+def test_fit_accepts_generators_and_sequences():
+    x, y = data(60)
+
+    def gen():
+        while True:
+            for i in range(0, 60, 20):
+                yield x[i:i + 20], y[i:i + 20]
+
+    class Seq(tf.utils.Sequence):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[i * 20:(i + 1) * 20], y[i * 20:(i + 1) * 20]
+
+    for source, steps in ((gen(), 3), (Seq(), None)):
+        m = mlp()
+        m.compile("adam", "sparse_categorical_crossentropy")
+        h = m.fit(source, steps_per_epoch=steps, epochs=2, verbose=0)
+        assert len(h.history["loss"]) == 2
+
+
+def test_train_and_test_on_batch():
+    m = mlp()
+    m.compile(tf.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data(16)
+    before = m.test_on_batch(x, y)
+    m.train_on_batch(x, y)
+    after = m.test_on_batch(x, y)
+    assert len(before) == 2 and after[0] < before[0]
+
+
+def test_l2_regularization_is_part_of_the_logged_loss():
+    m = Sequential([layers.Dense(3, input_dim=4, kernel_regularizer=tf.regularizers.L2(0.1))])
+    m.compile(tf.optimizers.SGD(0.0), "mse")
+    x = np.ones((8, 4), np.float32)
+    k, b = m.get_weights()
+    mse = np.mean((x @ k + b) ** 2)
+    loss = m.evaluate(x, np.zeros((8, 3)), verbose=0)
+    np.testing.assert_allclose(loss, mse + 0.1 * np.sum(k ** 2), rtol=1e-5)
+
+
+def test_frozen_layers_do_not_train():
+    m = mlp()
+    m.layers[0].trainable = False
+    before = m.layers[0].get_weights()
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(*data(20), epochs=2, verbose=0)
+    for a, b in zip(before, m.layers[0].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert len(m.trainable_weights) == 2 and len(m.non_trainable_weights) == 2
+
+
+def test_same_seed_gives_the_same_bits_for_any_thread_count(restore_threads):
+    x, y = data(64)
+    results = []
+    for threads in (1, 2):
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.utils.set_random_seed(42)
+        m = mlp()
+        m.compile("adam", "sparse_categorical_crossentropy")
+        m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        results.append([w.tobytes() for w in m.get_weights()])
+    assert results[0] == results[1]
+
+
+# --- output ---------------------------------------------------------------------------
+
+def test_progress_output_is_plain_lines_when_not_a_terminal(capsys):
+    m = mlp()
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(*data(40), epochs=2, batch_size=10, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "4/4" in out and "accuracy:" in out
+    assert "\r" not in out and "\x1b" not in out and "\b" not in out
+    assert len([l for l in out.splitlines() if "loss:" in l]) == 2
+    m.fit(*data(40), epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_summary_prints_the_keras_table():
+    m = mlp()
+    buf = []
+    m.summary(print_fn=buf.append)
+    text = "\n".join(buf)
+    assert 'Model: "' in text and "(None, 8)" in text and "Total params: 67" in text and "Dense" in text
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+def test_bad_input_raises_clear_errors():
+    m = mlp()
+    x, y = data(10)
+    with pytest.raises(RuntimeError, match="compile"):
+        m.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        m.compile(optimizer="adamm", loss="mse")
+    with pytest.raises(ValueError, match="Unknown loss"):
+        m.compile(optimizer="adam", loss="msee")
+    m.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="cardinality"):
+        m.fit(x, y[:7], verbose=0)
+    with pytest.raises(ValueError, match=r"Dense 'dense_\d+': expected input with last dimension 4, got \(10, 5\)"):
+        m.predict(np.zeros((10, 5)), verbose=0)
+    with pytest.raises((ValueError, IndexError), match="label|not in"):
+        m.fit(x, np.full(10, 7), verbose=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        m.fit(x, y, batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="verbose"):
+        m.fit(x, y, verbose=5)
+    with pytest.raises(ValueError, match="units must be a positive integer"):
+        layers.Dense(0)
+    with pytest.raises(TypeError, match="Unrecognized keyword"):
+        layers.Dense(3, foo=1)
+    with pytest.raises(ValueError, match="expects 2 weights"):
+        m.layers[0].set_weights([np.zeros((4, 8))])
+    with pytest.raises(ValueError, match="shape"):
+        m.layers[0].set_weights([np.zeros((5, 8)), np.zeros(8)])
+    with pytest.raises(TypeError, match="object"):
+        m.fit(np.array([[1, "a"]], dtype=object), np.array([0]), verbose=0)
+
+
+# --- the real data: issue 5's accuracy bars -----------------------------------------------
+
+def _mnist():
+    try:
+        return tf.datasets.mnist.load_data()
+    except RuntimeError as e:
+        pytest.skip(f"MNIST not available: {e}")
+
+
+def test_mnist_mlp_reaches_97_percent():
+    (x_train, y_train), (x_test, y_test) = _mnist()
+    x_train = x_train.reshape(-1, 784).astype("float32") / 255
+    x_test = x_test.reshape(-1, 784).astype("float32") / 255
+    tf.utils.set_random_seed(1)
+    model = Sequential()
+    model.add(layers.Dense(64, input_dim=784, activation="relu"))
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, tf.utils.to_categorical(y_train, 10), epochs=10, batch_size=32, verbose=0)
+    loss, acc = model.evaluate(x_test, tf.utils.to_categorical(y_test, 10), verbose=0)
+    assert acc >= 0.97, (loss, acc)
+
+
+def test_mnist_convnet_reaches_98_5_percent_in_two_epochs():
+    (x_train, y_train), (x_test, y_test) = _mnist()
+    x_train = x_train[..., None].astype("float32") / 255
+    x_test = x_test[..., None].astype("float32") / 255
+    tf.utils.set_random_seed(1)
+    model = Sequential([tf.Input(shape=(28, 28, 1)),
+                        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
+                        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
+                        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x_train, tf.utils.to_categorical(y_train, 10), batch_size=128, epochs=2, verbose=0)
+    loss, acc = model.evaluate(x_test, tf.utils.to_categorical(y_test, 10), verbose=0)
+    assert acc >= 0.985, (loss, acc)
