@@ -1,0 +1,237 @@
+"""tinytf against Keras 3 (TensorFlow CPU) and PyTorch CPU, same data, same
+threads, each framework in its own process. Writes bench/RESULTS.md, a PNG
+chart (when matplotlib is installed) and optionally JSON.
+
+  python bench/compare.py                 # full run (several minutes)
+  python bench/compare.py --quick         # under two minutes, for regressions
+  python bench/compare.py --threads 1 --json out.json --only mlp32,convnet
+
+Training workloads report the median epoch time after a warm-up epoch, the
+first epoch separately, test accuracy after the timed epochs, and the ratio
+peer / tinytf (above 1 means tinytf is faster). A peer that is not installed
+is reported as such; the run never fails because of it."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FRAMEWORKS = ("tinytf", "keras", "torch")
+TRAINING = ("mlp32", "mlp128", "convnet", "lstm")
+
+
+def run_worker(fw, workload, args):
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONUNBUFFERED="1")
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    if args.quick:
+        env["BENCH_SAMPLES"] = "12000"
+    cmd = [sys.executable, str(HERE / "workloads.py"), fw, workload, "--threads", str(args.threads),
+           "--epochs", str(args.epochs)] + (["--quick"] if args.quick else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"error": last[:200]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def import_time(fw):
+    module = {"tinytf": "tinytf", "keras": "keras", "torch": "torch"}[fw]
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    try:
+        subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, check=True, env=env)
+        return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                      check=True, env=env).stdout) for _ in range(5))
+    except subprocess.CalledProcessError:
+        return None
+
+
+def installed_mb(dist_name):
+    """Size on disk of a distribution and everything it requires (recursively)."""
+    from importlib import metadata
+    import re
+
+    seen, total, todo = set(), 0, [dist_name]
+    while todo:
+        name = re.split(r"[ ;<>=!~\[(]", todo.pop())[0].lower().replace("_", "-")
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for f in dist.files or []:
+            try:
+                total += f.locate().stat().st_size
+            except OSError:
+                pass
+        todo += [r for r in (dist.requires or []) if "extra ==" not in r]
+    return total / 2**20 if seen else None
+
+
+def versions():
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("tinytf", "numpy", "tensorflow-cpu", "keras", "torch"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def cpu_info():
+    model, flags = platform.processor(), ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next(l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name"))
+        flags = next(l.split(":", 1)[1] for l in text.splitlines() if l.startswith("flags")).split()
+        flags = " ".join(f for f in flags if f.startswith(("avx", "fma", "amx")))
+    except (OSError, StopIteration):
+        pass
+    return model, flags, os.cpu_count()
+
+
+def summarize_training(r):
+    times = r.get("epoch_s", [])
+    if not times:
+        return r
+    timed = times[1:] or times
+    return {**r, "first_epoch_s": times[0], "median_epoch_s": statistics.median(timed)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=4, help="epochs per training workload (the first is warm-up)")
+    ap.add_argument("--quick", action="store_true", help="2 epochs on 12,000 samples, fewer repeats")
+    ap.add_argument("--only", default="", help="comma-separated workloads (mlp32,mlp128,convnet,lstm,predict,latency,footprint)")
+    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    ap.add_argument("--json", default=None, help="also write the raw results here")
+    ap.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    args = ap.parse_args()
+    if args.quick:
+        args.epochs = 2
+    workloads = args.only.split(",") if args.only else list(TRAINING) + ["predict", "latency", "footprint"]
+    frameworks = args.frameworks.split(",")
+    started = time.time()
+    results = {"meta": {"date": datetime.datetime.now().isoformat(timespec="seconds"), "threads": args.threads,
+                        "command": " ".join([Path(sys.executable).name] + sys.argv), "versions": versions(),
+                        "cpu": cpu_info(), "quick": args.quick}, "workloads": {}}
+    for w in workloads:
+        results["workloads"][w] = {}
+        for fw in frameworks:
+            if w == "footprint":
+                dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
+                r = {"import_s": import_time(fw), "installed_mb": installed_mb(dist)}
+                if fw == "keras" and r["installed_mb"] is not None:
+                    r["installed_mb"] += installed_mb("keras") or 0
+            else:
+                r = run_worker(fw, w, args)
+                if w in TRAINING:
+                    r = summarize_training(r)
+            results["workloads"][w][fw] = r
+            print(f"{w:9} {fw:7} {json.dumps(r)[:160]}", flush=True)
+    results["meta"]["wall_s"] = time.time() - started
+    report = render(results)
+    print("\n" + report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if not args.no_write:
+        (HERE / "RESULTS.md").write_text(report)
+        chart(results, HERE / "results.png")
+
+
+def ratio(peer, base):
+    return f"{peer / base:.2f}x" if peer and base else "-"
+
+
+def render(res):
+    m = res["meta"]
+    model, flags, ncpu = m["cpu"]
+    lines = ["# tinytf benchmark results", "",
+             f"- date: {m['date']}; command: `{m['command']}`; wall time {m.get('wall_s', 0):.0f} s",
+             f"- machine: {model}, {ncpu} logical CPUs; flags: {flags}",
+             f"- threads: {m['threads']} for every framework; versions: " +
+             ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
+             "- ratios are peer / tinytf: above 1 means tinytf is faster (or smaller)", ""]
+    w = res["workloads"]
+    train = [k for k in TRAINING if k in w]
+    if train:
+        lines += ["## Training (seconds per epoch, median after a warm-up epoch)", "",
+                  "| workload | tinytf | Keras/TF | PyTorch | Keras/tinytf | PyTorch/tinytf | first epoch (tinytf / Keras / PyTorch) | test accuracy (tinytf / Keras / PyTorch) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for k in train:
+            row = w[k]
+            get = lambda fw, key: row.get(fw, {}).get(key)  # noqa: E731
+            cell = lambda v, f="{:.3f}": f.format(v) if isinstance(v, (int, float)) else "n/a"  # noqa: E731
+            base = get("tinytf", "median_epoch_s")
+            lines.append(f"| {k} | {cell(base)} | {cell(get('keras', 'median_epoch_s'))} | "
+                         f"{cell(get('torch', 'median_epoch_s'))} | {ratio(get('keras', 'median_epoch_s'), base)} | "
+                         f"{ratio(get('torch', 'median_epoch_s'), base)} | "
+                         f"{' / '.join(cell(get(fw, 'first_epoch_s'), '{:.2f}') for fw in FRAMEWORKS)} | "
+                         f"{' / '.join(cell(get(fw, 'test_accuracy'), '{:.4f}') for fw in FRAMEWORKS)} |")
+        errors = [f"- {k} / {fw}: {r['error']}" for k in train for fw, r in w[k].items() if "error" in r]
+        lines += [""] + (["Not measured:"] + errors + [""] if errors else [])
+    if "predict" in w:
+        p = w["predict"]
+        lines += ["## Inference", "", "| predict, 10,000 samples at batch 1024 | tinytf | Keras/TF | PyTorch |",
+                  "| --- | --- | --- | --- |"]
+        for k in ("mlp", "convnet"):
+            lines.append(f"| {k} samples/s | " + " | ".join(
+                f"{p.get(fw, {}).get(k, 0):,.0f}" if p.get(fw, {}).get(k) else "n/a" for fw in FRAMEWORKS) + " |")
+    if "latency" in w:
+        lat = w["latency"]
+        lines += ["", "| MLP, one sample | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |"]
+        for k, label in (("call_us", "`model(x)` us"), ("predict_us", "`model.predict(x)` us")):
+            lines.append(f"| {label} | " + " | ".join(
+                f"{lat.get(fw, {}).get(k):,.1f}" if lat.get(fw, {}).get(k) else "n/a" for fw in FRAMEWORKS) + " |")
+    if "footprint" in w:
+        f = w["footprint"]
+        rss = {fw: w.get("mlp32", {}).get(fw, {}).get("peak_rss_mb") for fw in FRAMEWORKS}
+        lines += ["", "## Footprint", "", "| | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |",
+                  "| `import` wall time, s | " + " | ".join(
+                      f"{f[fw]['import_s']:.3f}" if f.get(fw, {}).get("import_s") else "n/a" for fw in FRAMEWORKS) + " |",
+                  "| installed size with dependencies, MB | " + " | ".join(
+                      f"{f[fw]['installed_mb']:.1f}" if f.get(fw, {}).get("installed_mb") else "n/a" for fw in FRAMEWORKS) + " |",
+                  "| peak RSS of the MLP batch-32 training run, MB | " + " | ".join(
+                      f"{rss[fw]:.0f}" if rss.get(fw) else "n/a" for fw in FRAMEWORKS) + " |"]
+    return "\n".join(lines) + "\n"
+
+
+def chart(res, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart written (pip install matplotlib)")
+        return
+    w = res["workloads"]
+    names = [k for k in TRAINING if k in w and w[k].get("tinytf", {}).get("median_epoch_s")]
+    if not names:
+        return
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.27
+    for i, fw in enumerate(FRAMEWORKS):
+        vals = [w[k].get(fw, {}).get("median_epoch_s") or 0 for k in names]
+        ax.bar([j + (i - 1) * width for j in range(len(names))], vals, width, label=fw)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("seconds per epoch (lower is better)")
+    ax.set_title(f"threads={res['meta']['threads']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
