@@ -46,7 +46,9 @@ class Tensor:
 
     # _logits: set on softmax/sigmoid outputs so cross-entropy losses can use
     # the fused, stable kernel on the logits (as Keras does with TensorFlow).
-    __slots__ = ("_t", "_logits", "__weakref__")
+    # _keras_mask: the boolean mask of padded timesteps a layer attached (Embedding
+    # with mask_zero=True), read by the layers and losses downstream.
+    __slots__ = ("_t", "_logits", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators
 
     def __init__(self, core):

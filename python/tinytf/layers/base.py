@@ -55,16 +55,23 @@ def _shape_of(x):
     return tuple(x.shape)
 
 
+def _mask_of(x):
+    return getattr(x, "_keras_mask", None)
+
+
 class Layer:
     """Base class of every layer, following Keras' lifecycle:
     ``__init__`` (arguments) -> ``build(input_shape)`` on first call (weights)
     -> ``call(inputs, training=None)``."""
 
     _call_has_training = False
+    _call_has_mask = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._call_has_training = "training" in inspect.signature(cls.call).parameters
+        params = inspect.signature(cls.call).parameters
+        cls._call_has_training = "training" in params
+        cls._call_has_mask = "mask" in params
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
@@ -200,6 +207,11 @@ class Layer:
     def call(self, inputs):
         return inputs
 
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: the input mask passed through when the layer
+        supports masking (Keras semantics), else None."""
+        return mask if self.supports_masking else None
+
     def compute_output_shape(self, input_shape):
         """Output shape for an input shape (batch dim None). The default runs
         the layer once on a batch of one sample of zeros."""
@@ -228,7 +240,18 @@ class Layer:
             self._maybe_build(_map(_shape_of, inputs))
         if not self._call_has_training:
             kwargs.pop("training", None)
+        mask = getattr(inputs, "_keras_mask", None) if isinstance(inputs, Tensor) else _map(_mask_of, inputs)
+        if mask is not None and not isinstance(inputs, Tensor) and all(m is None for m in _flatten(mask)):
+            mask = None
+        if self._call_has_mask and "mask" not in kwargs and mask is not None:
+            kwargs["mask"] = mask
         outputs = self.call(inputs, *args, **kwargs)
+        if mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            out_mask = self.compute_mask(inputs, mask)
+            for o, m in zip(_flatten(outputs), _flatten(out_mask) if isinstance(out_mask, (list, tuple))
+                            else [out_mask] * len(_flatten(outputs))):
+                if isinstance(o, Tensor):
+                    o._keras_mask = m
         if self.activity_regularizer is not None:
             self._activity_losses = [self.activity_regularizer(o) / float(max(o.shape[0], 1)) if o.ndim else
                                      self.activity_regularizer(o) for o in _flatten(outputs)]

@@ -145,7 +145,7 @@ class Trainer:
         for i, (fn, w) in enumerate(zip(self._losses, self._loss_w)):
             if fn is None:
                 continue
-            term = fn(ys[i], preds[i], sample_weight=sample_weight)
+            term = fn(ys[i], preds[i], sample_weight=_with_mask(sample_weight, preds[i]))
             if w != 1.0:
                 term = term * float(w)
             total = term if total is None else total + term
@@ -347,6 +347,22 @@ class Trainer:
 
     def predict_on_batch(self, x):
         return _map_numpy(self(x, training=False), copy=True)
+
+
+def _with_mask(sample_weight, y_pred):
+    """Padded timesteps (a mask the model attached to its output) weigh zero, as Keras."""
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    from ..ops import cast, reshape
+
+    m = cast(mask, y_pred.dtype)
+    if sample_weight is None:
+        return m
+    w = sample_weight
+    if w.ndim < m.ndim:
+        w = reshape(w, list(w.shape) + [1] * (m.ndim - w.ndim))
+    return w * m
 
 
 def _batch_size(y_pred):
