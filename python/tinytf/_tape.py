@@ -9,6 +9,8 @@ with tinytf ops, so an outer tape records them: that gives higher-order
 gradients for free."""
 import threading
 
+from ._tensor import Tensor, Variable
+
 
 class _State(threading.local):
     def __init__(self):
@@ -96,8 +98,6 @@ class GradientTape:
         return False
 
     def _connected(self, inputs):
-        from ._tensor import Variable
-
         hit = False
         for x in inputs:
             if id(x) in self._watched:
@@ -108,8 +108,6 @@ class GradientTape:
         return hit
 
     def _watch_one(self, t):
-        from ._tensor import Tensor, Variable
-
         if not isinstance(t, Tensor):
             raise TypeError(f"GradientTape.watch expects tensors or variables, got {type(t).__name__}")
         if id(t) not in self._watched:
@@ -151,8 +149,7 @@ class GradientTape:
         """Gradients of `target` (a tensor or a structure, summed) with respect
         to `sources` (a tensor, variable or nested structure of them), in the
         structure of `sources`. Unconnected sources give None (or zeros)."""
-        from . import ops
-        from ._tensor import Tensor
+        from . import ops  # the op layer imports this module
 
         if self._used and not self._persistent:
             raise RuntimeError(

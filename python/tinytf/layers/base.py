@@ -85,6 +85,7 @@ class Layer:
         self._trainable = bool(trainable)
         self.dtype = as_dtype(dtype.get("config", {}).get("name", "float32") if isinstance(dtype, dict)
                               else dtype or "float32")
+        self._core_dtype = self.dtype._core
         self.built = False
         self._own_weights = []  # Variables created by add_weight, in creation order
         self._regularized = []  # (variable, regularizer)
@@ -232,6 +233,16 @@ class Layer:
         return x
 
     def __call__(self, inputs, *args, **kwargs):
+        if type(inputs) is Tensor and self.built and getattr(inputs, "_keras_mask", None) is None:
+            # the common case inside a model: one tensor, no mask, already built
+            if not self._call_has_training:
+                kwargs.pop("training", None)
+            if inputs._t.dtype != self._core_dtype and self.dtype.is_floating and inputs.dtype.is_floating:
+                inputs = cast(inputs, self.dtype)
+            outputs = self.call(inputs, *args, **kwargs)
+            if self.activity_regularizer is not None or type(self).compute_mask is not Layer.compute_mask:
+                self._after_call(inputs, outputs, None)
+            return outputs
         flat = _flatten(inputs)
         if any(isinstance(t, KerasTensor) for t in flat):
             return self._symbolic_call(inputs, args, kwargs)
@@ -246,6 +257,11 @@ class Layer:
         if self._call_has_mask and "mask" not in kwargs and mask is not None:
             kwargs["mask"] = mask
         outputs = self.call(inputs, *args, **kwargs)
+        self._after_call(inputs, outputs, mask)
+        return outputs
+
+    def _after_call(self, inputs, outputs, mask):
+        """Output masks and activity penalties of a call."""
         if mask is not None or type(self).compute_mask is not Layer.compute_mask:
             out_mask = self.compute_mask(inputs, mask)
             for o, m in zip(_flatten(outputs), _flatten(out_mask) if isinstance(out_mask, (list, tuple))
@@ -255,7 +271,6 @@ class Layer:
         if self.activity_regularizer is not None:
             self._activity_losses = [self.activity_regularizer(o) / float(max(o.shape[0], 1)) if o.ndim else
                                      self.activity_regularizer(o) for o in _flatten(outputs)]
-        return outputs
 
     def _symbolic_call(self, inputs, args, kwargs):
         shapes = _map(lambda t: t.shape, inputs)

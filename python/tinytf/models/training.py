@@ -12,6 +12,7 @@ from .. import optimizers as optimizers_mod
 from .. import random as random_mod
 from .._tape import GradientTape
 from .._tensor import Tensor, constant
+from ..ops import cast, reshape
 from ..layers.base import _flatten
 from .data import ArrayData, GeneratorData, _rebuild, is_generator_like
 
@@ -354,8 +355,6 @@ def _with_mask(sample_weight, y_pred):
     mask = getattr(y_pred, "_keras_mask", None)
     if mask is None:
         return sample_weight
-    from ..ops import cast, reshape
-
     m = cast(mask, y_pred.dtype)
     if sample_weight is None:
         return m
