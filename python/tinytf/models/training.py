@@ -1,7 +1,9 @@
 """``Trainer``: compile / fit / evaluate / predict, the one training loop
 every model uses. A step: forward under a GradientTape -> loss (+ weight
 penalties) -> gradients -> one fused optimizer update -> metrics."""
+import signal
 import sys
+import threading
 
 import numpy as np
 
@@ -15,6 +17,36 @@ from .._tensor import Tensor, constant
 from ..ops import cast, reshape
 from ..layers.base import _flatten
 from .data import ArrayData, GeneratorData, _rebuild, is_generator_like
+
+
+class _DeferInterrupt:
+    """During fit, Ctrl-C takes effect at the next step boundary (check()), so
+    weights and optimizer state are never half-updated and fit can be called
+    again. A second Ctrl-C interrupts at once."""
+
+    def check(self):
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def __enter__(self):
+        self.pending, self.previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.previous = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:  # not the main interpreter
+                self.previous = None
+        return self
+
+    def _handler(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 class _LazyLogs(dict):
@@ -254,6 +286,14 @@ class Trainer:
         rng = np.random.default_rng(random_mod._draw(1, None)[0])  # shuffling follows tinytf.random.set_seed
         self.stop_training = False
         cb.on_train_begin()
+        with _DeferInterrupt() as interrupt:
+            logs = self._epochs(data, val, cb, rng, interrupt, initial_epoch, epochs, steps_per_epoch,
+                                validation_steps, validation_freq)
+        cb.on_train_end(logs)
+        return self.history
+
+    def _epochs(self, data, val, cb, rng, interrupt, initial_epoch, epochs, steps_per_epoch, validation_steps,
+                validation_freq):
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
@@ -264,6 +304,7 @@ class Trainer:
                     break
                 cb.on_train_batch_begin(step)
                 compute = self.train_step(batch)
+                interrupt.check()
                 cb.on_train_batch_end(step, _LazyLogs(compute))
                 if self.stop_training:
                     break
@@ -276,8 +317,7 @@ class Trainer:
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        cb.on_train_end(logs)
-        return self.history
+        return logs
 
     # --- evaluate / predict ------------------------------------------------------------
     def _evaluate_data(self, data, cb, steps=None):
