@@ -7,6 +7,8 @@ from .base import Layer
 
 def _last_axes(axis, rank, layer):
     """The count of trailing axes `axis` names (they must be the last ones)."""
+    if rank == 0:
+        raise ValueError(f"{layer}: cannot normalize a scalar input")
     axes = sorted(a % rank for a in ([axis] if isinstance(axis, int) else axis))
     if axes != list(range(rank - len(axes), rank)):
         raise ValueError(f"{layer}: only the last axes can be normalized (channels_last); got axis={axis} for "
