@@ -86,6 +86,12 @@ def versions():
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
+            if name == "tinytf":  # a source tree on PYTHONPATH
+                try:
+                    import tinytf
+                    out[name] = tinytf.__version__ + " (source tree)"
+                except ImportError:
+                    pass
     return out
 
 
