@@ -40,12 +40,13 @@ class Model(Trainer, Layer):
             if not isinstance(t.node.layer, InputLayer):
                 raise ValueError("Model: every input must come from tinytf.Input(...)")
         self._nodes = []  # execution order
-        seen = set()
+        seen, first_met = set(), {}  # first_met: layer -> when a walk from the outputs first meets it
 
         def visit(t):
             node = t.node
             if id(node) in seen:
                 return
+            first_met.setdefault(id(node.layer), len(first_met))
             if node.inputs is not None:
                 for parent in _flatten(node.inputs):
                     visit(parent)
@@ -56,10 +57,12 @@ class Model(Trainer, Layer):
 
         for t in flat_out:
             visit(t)
-        self._layers = []
-        for node in self._nodes:
-            if all(node.layer is not l for l in self._layers):
-                self._layers.append(node.layer)
+        for t in flat_in:  # inputs the outputs do not use are still part of the model, as in Keras
+            if id(t.node) not in seen:
+                seen.add(id(t.node))
+                first_met[id(t.node.layer)] = -1
+                self._nodes.insert(0, t.node)
+        self._layers = _layers_by_depth(self._nodes, first_met)
         self.built = True
 
     def _run_graph(self, inputs, training):
@@ -188,6 +191,20 @@ class Model(Trainer, Layer):
             else:
                 rows.append((node.layer, _map(lambda kt: kt.shape, node.outputs)))
         return rows
+
+
+def _layers_by_depth(nodes, first_met):
+    """A Functional model's layers in Keras' order, which also fixes the order of
+    weights and of paths in saved files: farthest from the outputs first (a node's
+    depth is 1 + the largest depth of the nodes that read it; a layer's is that
+    of its deepest call), ties in the order a walk from the outputs met them."""
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(nodes):  # outputs first: every reader before the node it reads
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)], layers[id(node.layer)] = depth, node.layer
+        for kt in _flatten(node.inputs) if node.inputs is not None else []:
+            node_depth[id(kt.node)] = max(node_depth.get(id(kt.node), 0), depth + 1)
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_met[id(layer)]))
 
 
 def _check_input(model, kt, x):

@@ -313,7 +313,13 @@ class _Reader:
 
 def read(data):
     """The root Group of the HDF5 file in bytes `data`."""
-    r = _Reader(data)
+    try:
+        return _read(_Reader(data))
+    except (struct.error, IndexError, OverflowError, UnicodeDecodeError) as e:  # a field too short or too large
+        raise ValueError(f"HDF5 weights file: corrupt file ({type(e).__name__}: {e})") from None
+
+
+def _read(r):
     if bytes(r.take(0, 8, "")) != SIGNATURE:
         r.fail("", "not an HDF5 file (bad signature)")
     version, offsets, lengths = r.unpack("<B4xBB", 8, "")

@@ -25,7 +25,8 @@ KERAS_VERSION = "3.15.1"  # the Keras release whose layout this format follows
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 MAX_JSON_BYTES = 64 << 20  # a config larger than this is not a model config
 MAX_WEIGHTS_BYTES = 32 << 30
-MAX_EXPANSION = 100  # a compressed member may not claim more than 100x its stored size (zip bombs)
+# zip bombs: a compressed member over 16 MiB may not expand to more than 100x its stored size
+BOMB_FLOOR, MAX_EXPANSION = 16 << 20, 100
 
 
 # --- the weights store ---------------------------------------------------------------------------------------
@@ -100,11 +101,11 @@ def _children(obj):
     a Sequential or Functional model's ``layers`` first, then attributes and
     properties in sorted order, private ones last."""
     from ..layers import Layer
-    from ..models import Model
+    from ..models import Model, Sequential
 
     if not isinstance(obj, Layer):
         return
-    if isinstance(obj, Model) and (obj._functional or hasattr(obj, "_input_layer")):
+    if isinstance(obj, Sequential) or (isinstance(obj, Model) and obj._functional):
         yield "layers", obj.layers
     skip, base = _base_attributes(obj)
     names = set(vars(obj))
@@ -174,7 +175,12 @@ def load_state(model, store, skip_mismatch=False):
     def visit(obj, path):
         if isinstance(obj, Optimizer):
             if store.has(path):
+                exact = obj._learning_rate
                 obj.load_own_variables(store.get(path))
+                # The file holds the rate as float32, as Keras does; when it is the rate the optimizer
+                # already has (from the compile config), keep that one unrounded.
+                if isinstance(exact, float) and obj._learning_rate == float(np.float32(exact)):
+                    obj._learning_rate = exact
             return
         if hasattr(obj, "load_own_variables"):
             obj.load_own_variables(store.get(path))
@@ -308,7 +314,7 @@ class _Archive:
             self.fail(name, f"missing entry (the archive holds {self.zip.namelist()})")
         if info.file_size > limit:
             self.fail(name, f"declares {info.file_size} bytes, more than the {limit} allowed")
-        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_EXPANSION * max(info.compress_size, 1):
+        if info.file_size > BOMB_FLOOR and info.file_size > MAX_EXPANSION * info.compress_size:
             self.fail(name, "declares far more bytes than it stores (a zip bomb?)")
         try:
             with self.zip.open(info) as f:
@@ -351,6 +357,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         model = deserialize_keras_object(config, custom_objects, safe_mode, where="config")
     except ValueError as e:
         archive.fail(CONFIG, str(e))
+    except (TypeError, KeyError, AttributeError, IndexError) as e:  # a value of the wrong kind somewhere
+        archive.fail(CONFIG, f"malformed config ({type(e).__name__}: {e})")
     from ..models import Model
 
     if not isinstance(model, Model):
