@@ -589,3 +589,59 @@ def test_hdf5_files_are_readable_by_h5py(tmp_path):
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         load_model("/nonexistent/m.keras")
+
+
+# --- plots, the bundled digits and the main example -------------------------------------------------------------
+def test_plot_model_text_diagram(tmp_path):
+    model = two_inputs()
+    tinytf.utils.plot_model(model, to_file=tmp_path / "m.txt", show_shapes=True, show_layer_names=True)
+    text = (tmp_path / "m.txt").read_text(encoding="utf-8")
+    assert 'Model: "two_inputs"' in text and "concatenate (Concatenate)" in text
+    assert "[(None, 8), (None, 6)] -> (None, 14)" in text and "from: add, a" in text
+    seq = convnet()
+    assert "(None, 3, 3, 4) -> (None, 36)" in tinytf.utils.model_to_text(seq, show_shapes=True)
+
+
+def test_plots_as_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    model = convnet()
+    history = model.fit(X_IMG, Y_IMG, epochs=2, validation_split=0.25, verbose=0)
+    for path in (tinytf.utils.plot_history(history, tmp_path / "h.png"),
+                 tinytf.utils.plot_model(model, to_file=tmp_path / "m.png", show_shapes=True),
+                 tinytf.utils.plot_model(two_inputs(), to_file=tmp_path / "f.png", rankdir="LR")):
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="not in the history"):
+        tinytf.utils.plot_history(history, tmp_path / "x.png", metrics=["auc"])
+
+
+def test_plots_without_matplotlib_say_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    with pytest.raises(ImportError, match=r"plot_history needs matplotlib.*tinytf\[plot\]"):
+        tinytf.utils.plot_history({"loss": [1.0, 0.5]}, tmp_path / "h.png")
+    with pytest.raises(ImportError, match="plot_model needs matplotlib"):
+        tinytf.utils.plot_model(convnet(), to_file=tmp_path / "m.png")
+
+
+def test_bundled_digits():
+    (x_train, y_train), (x_test, y_test) = tinytf.datasets.digits.load_data()
+    assert x_train.shape == (1438, 8, 8) and x_test.shape == (359, 8, 8) and x_train.dtype == np.uint8
+    assert x_train.max() == 16 and set(np.unique(y_train)) == set(range(10))
+    (again, _), _ = tinytf.datasets.digits.load_data()
+    assert np.array_equal(again, x_train)  # the split is deterministic
+
+
+def test_main_example_runs_offline_on_the_bundled_digits(tmp_path):
+    """No MNIST cached and no network: the example trains on the digits, says so, and saves its outputs."""
+    env = {**os.environ, "HOME": str(tmp_path), "TINYTF_DATA_DIR": str(tmp_path / "empty"),
+           "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "PYTHONPATH": str(Path(tinytf.__file__).parents[1])}
+    example = Path(__file__).resolve().parents[1] / "examples" / "mnist_mlp.py"
+    run = subprocess.run([sys.executable, str(example), "--epochs", "2", "--out", str(tmp_path / "out")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "MNIST is not available" in run.stdout and "Data: UCI optical digits" in run.stdout
+    assert "test accuracy" in run.stdout
+    model = load_model(tmp_path / "out" / "mnist_mlp.keras")
+    assert model.layers[0].kernel.shape == (64, 64)

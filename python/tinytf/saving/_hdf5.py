@@ -300,15 +300,17 @@ class _Reader:
         return np.frombuffer(raw, dt).reshape(shape).astype(dt.newbyteorder("="))
 
     def _dtype(self, body, where):
-        if len(body) < 8:
-            self.fail(where, "corrupt datatype")
+        """The numpy dtype of a datatype message: plain integers, and IEEE floats (checked
+        field by field, so that e.g. a 2-byte bfloat16 is not taken for a float16)."""
         cls, flags, size = body[0] & 0x0F, body[1], struct.unpack_from("<I", body, 4)[0]
         order = ">" if flags & 1 else "<"
-        if cls == 0 and size in (1, 2, 4, 8):
+        if cls == 0 and size in (1, 2, 4, 8) and struct.unpack_from("<HH", body, 8) == (0, 8 * size):
             return np.dtype(f"{order}{'i' if flags & 0x08 else 'u'}{size}")
-        if cls == 1 and size in (2, 4, 8):
-            return np.dtype(f"{order}f{size}")
-        self.fail(where, f"unsupported datatype (class {cls}, {size} bytes): only integers and floats are read")
+        if cls == 1 and size in (2, 4, 8) and body[:4] == _datatype(f"f{size}")[:4] and \
+                bytes(body[8:20]) == _datatype(f"f{size}")[8:20]:
+            return np.dtype(f"<f{size}")
+        self.fail(where, f"unsupported datatype (class {cls}, {size} bytes): only integers and IEEE "
+                         "little-endian floats are read")
 
 
 def read(data):
