@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 
 from .. import __version__
+from .._naming import to_snake_case
 from . import _hdf5
 from .serialization import deserialize_keras_object, serialize_keras_object
 
@@ -150,8 +151,6 @@ def _walk_child(child, path, visited, visit):
         for item in child.values() if isinstance(child, dict) else child:
             if not (_is_saveable(item) or isinstance(item, (list, tuple, dict))):
                 continue
-            from .._naming import to_snake_case
-
             base = to_snake_case(type(item).__name__) if _is_saveable(item) else "container"
             used[base] = used.get(base, -1) + 1
             _walk_child(item, f"{path}/{base}" + (f"_{used[base]}" if used[base] else ""), visited, visit)
@@ -176,7 +175,10 @@ def load_state(model, store, skip_mismatch=False):
         if isinstance(obj, Optimizer):
             if store.has(path):
                 exact = obj._learning_rate
-                obj.load_own_variables(store.get(path))
+                try:
+                    obj.load_own_variables(store.get(path))
+                except ValueError as e:
+                    raise ValueError(f"optimizer '{obj.name}' at '{path}/vars': {e}") from None
                 # The file holds the rate as float32, as Keras does; when it is the rate the optimizer
                 # already has (from the compile config), keep that one unrounded.
                 if isinstance(exact, float) and obj._learning_rate == float(np.float32(exact)):
@@ -185,7 +187,7 @@ def load_state(model, store, skip_mismatch=False):
         if hasattr(obj, "load_own_variables"):
             obj.load_own_variables(store.get(path))
             return
-        problem = _assign(_layer_variables(obj), store.get(path), path)
+        problem = _assign(_layer_variables(obj), store.get(path))
         if problem is None:
             return
         message = f"layer '{obj.name}' ({type(obj).__name__}) at '{path or '/'}/vars': {problem}"
@@ -196,7 +198,7 @@ def load_state(model, store, skip_mismatch=False):
     _walk(model, "", set(), visit)
 
 
-def _assign(variables, stored, path):
+def _assign(variables, stored):
     """Assigns stored["0"], stored["1"], ... to variables; returns what is wrong instead, if anything."""
     if sorted(stored) != [str(i) for i in range(len(stored))] or len(stored) != len(variables):
         return f"expected {len(variables)} variables, but the file has {len(stored)} ({sorted(stored)})"
@@ -328,8 +330,8 @@ class _Archive:
     def json(self, name):
         try:
             return json.loads(self.read(name, MAX_JSON_BYTES))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            self.fail(name, f"invalid JSON ({e})")
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            self.fail(name, f"invalid JSON ({type(e).__name__}: {e})")
 
     def weights(self):
         try:
@@ -357,7 +359,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         model = deserialize_keras_object(config, custom_objects, safe_mode, where="config")
     except ValueError as e:
         archive.fail(CONFIG, str(e))
-    except (TypeError, KeyError, AttributeError, IndexError) as e:  # a value of the wrong kind somewhere
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError) as e:  # a value of the wrong kind
         archive.fail(CONFIG, f"malformed config ({type(e).__name__}: {e})")
     from ..models import Model
 
