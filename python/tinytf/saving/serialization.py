@@ -8,6 +8,8 @@ found in tinytf's own tables for the Keras module named, or in the
 ``custom_objects`` the caller passes; anything else is a ValueError that says
 where in the config it was.
 """
+import inspect
+
 import numpy as np
 
 
@@ -120,7 +122,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, where=
     if class_name == "__tuple__":
         return tuple(deserialize_keras_object(inner["value"], custom_objects, safe_mode, where))
     if class_name == "__numpy__":
-        return np.asarray(inner["value"], dtype=inner.get("dtype"))
+        dtype = np.dtype(inner.get("dtype") or "float32")
+        if dtype.kind not in "biuf":
+            raise ValueError(f"{where}: arrays of dtype {dtype} are not read from configs")
+        return np.asarray(inner["value"], dtype=dtype)
     if class_name == "DTypePolicy":
         return inner["name"]
     if class_name == "function":
@@ -132,8 +137,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, where=
     from ..layers import Layer
     from ..models import Model
 
-    if isinstance(cls, type) and issubclass(cls, Model):
-        obj = cls.from_config(inner, custom_objects=custom_objects, safe_mode=safe_mode)
+    if isinstance(cls, type) and issubclass(cls, Model):  # a model deserializes its own layers
+        accepted = inspect.signature(cls.from_config).parameters
+        extra = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode)) if k in accepted}
+        obj = cls.from_config(inner, **extra)
     else:
         kwargs = {k: deserialize_keras_object(v, custom_objects, safe_mode, f"{where}.{k}")
                   for k, v in (inner or {}).items()}
