@@ -1,7 +1,6 @@
 """Saving and loading: .keras / .weights.h5 round trips, Keras compatibility
 both ways (committed Keras-written fixtures; a live check when keras is
 importable), atomic writes, and hostile or corrupt files."""
-import io
 import json
 import os
 import signal
@@ -9,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 import zipfile
 from pathlib import Path
 

@@ -245,8 +245,8 @@ def _functional_config(model):
     for layer in model.layers:
         entry = serialize_keras_object(layer)
         entry["name"] = layer.name
-        entry["inbound_nodes"] = [{"args": [_map(tensor_arg, node.inputs)], "kwargs": serialize_keras_object(node.kwargs)}
-                                  for node in calls[id(layer)]]
+        entry["inbound_nodes"] = [{"args": [_map(tensor_arg, node.inputs)],
+                                   "kwargs": serialize_keras_object(node.kwargs)} for node in calls[id(layer)]]
         layers.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": _map(ref, model._inputs), "output_layers": _map(ref, model._outputs)}
