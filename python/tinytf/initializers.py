@@ -107,7 +107,15 @@ class VarianceScaling(Initializer):
         return random.truncated_normal(shape, 0.0, math.sqrt(variance) / 0.87962566103423978, dtype, seed=self.seed)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "input_axes": None, "output_axes": None}
+
+    @classmethod
+    def from_config(cls, config):
+        from .saving._compat import pop_defaults
+
+        # Keras 3.15 adds input_axes/output_axes (fans of einsum kernels); tinytf uses the default fans
+        return cls(**pop_defaults(config, cls.__name__, input_axes=None, output_axes=None))
 
 
 def _preset(name, scale, mode, distribution):
@@ -115,7 +123,7 @@ def _preset(name, scale, mode, distribution):
         VarianceScaling.__init__(self, scale, mode, distribution, seed)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config})
 

@@ -67,14 +67,22 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+        config = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+                  "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                  "bias_initializer": initializers.serialize(self.bias_initializer),
+                  "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                  "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                  "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                  "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None}
+        if self.activity_regularizer is not None:  # Keras' Dense lists it only when set
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        from ..saving._compat import pop_defaults
+
+        return super().from_config(pop_defaults(config, "Dense", quantization_config=None))
 
 
 class Activation(Layer):

@@ -81,7 +81,16 @@ class BatchNormalization(Layer):
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
                 "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint), "synchronized": False}
+                "gamma_constraint": constraints.serialize(self.gamma_constraint), "synchronized": False,
+                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..saving._compat import pop_defaults
+
+        config = pop_defaults(config, "BatchNormalization", renorm=False, renorm_clipping=None)
+        config.pop("renorm_momentum", None)  # only used with renorm
+        return super().from_config(config)
 
 
 class LayerNormalization(Layer):

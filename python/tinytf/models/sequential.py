@@ -88,3 +88,47 @@ class Sequential(Model):
 
     def _layer_output_shapes(self):
         return list(zip(self._layers, self._shapes or [None] * len(self._layers)))
+
+    # --- config (Keras 3's Sequential layout) -------------------------------------------------------
+    def _batch_input_shape(self):
+        """(None, ...) input shape once known: from the Input, an input_shape hint, or the first build."""
+        shape = self._input_shape()
+        if shape is None and self.built and self._layers:
+            shape = self._layers[0]._build_shape
+        return None if shape is None else (None,) + tuple(shape[1:])
+
+    def get_config(self):
+        from ..saving import serialize_keras_object
+        from ..saving.serialization import dtype_policy
+
+        layers = [serialize_keras_object(layer) for layer in self._layers]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype.name)}
+        shape = self._batch_input_shape()
+        if shape is not None:  # the input shape travels as an InputLayer entry, as in Keras
+            if self._input_layer is not None:
+                first = serialize_keras_object(self._input_layer)
+            else:
+                first = serialize_keras_object(InputLayer(batch_shape=shape, name="input_layer",
+                                                          dtype=self._layers[0].dtype if self._layers else None))
+            layers.insert(0, first)
+            config["build_input_shape"] = list(shape)
+        config["layers"] = layers
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, safe_mode=True):
+        from ..saving import deserialize_keras_object
+
+        if not isinstance(config.get("layers"), list):
+            raise ValueError("a Sequential config needs a 'layers' list")
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for i, entry in enumerate(config["layers"]):
+            model.add(deserialize_keras_object(entry, custom_objects, safe_mode, f"layers[{i}]"))
+        shape = config.get("build_input_shape")
+        if not model.built and model._layers and isinstance(shape, list):
+            model.build(tuple(shape))
+        return model
+
+    def get_build_config(self):
+        shape = self._batch_input_shape()
+        return None if shape is None else {"input_shape": list(shape)}

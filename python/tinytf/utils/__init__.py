@@ -3,6 +3,7 @@ import random as _py_random
 
 import numpy as np
 
+from .plotting import model_to_text, plot_history, plot_model
 from .progbar import Progbar
 
 
