@@ -12,3 +12,4 @@ from .conv import Conv1D, Conv2DTranspose, Convolution1D, Convolution2DTranspose
 from .pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D, GlobalMaxPool1D,
                       GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .attention import Attention, MultiHeadAttention
