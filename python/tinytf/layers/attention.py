@@ -54,7 +54,9 @@ class Attention(Layer):
         self.supports_masking = True
 
     def _check_inputs(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+        """A list of 2 or 3 tensors (or of shapes; a single shape's items are ints or None)."""
+        if (not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3
+                or any(x is None or isinstance(x, int) for x in inputs)):
             raise ValueError(f"Attention '{self.name}': call it on a list [query, value] or [query, value, key]. "
                              f"Received: {inputs!r}")
 
