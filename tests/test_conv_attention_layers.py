@@ -461,6 +461,7 @@ def test_bad_arguments_raise(make):
     lambda: layers.Attention()(np.zeros((2, 4, 3), np.float32)),
     lambda: layers.Attention()([np.zeros((2, 4, 3), np.float32), np.zeros((2, 5, 2), np.float32),
                                 np.zeros((2, 5, 4), np.float32)]),
+    lambda: layers.Attention()([np.zeros((2, 4, 3), np.float32)] * 2, mask=np.ones((2, 4), bool)),
     lambda: layers.MultiHeadAttention(2, 4)(np.zeros((2, 4, 3), np.float32)),
     lambda: layers.MultiHeadAttention(2, 4)(np.zeros((2, 4, 3), np.float32), np.zeros((2, 5), np.float32)),
     lambda: layers.MultiHeadAttention(2, 4, attention_axes=3)(np.zeros((2, 4, 3), np.float32),

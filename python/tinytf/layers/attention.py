@@ -82,6 +82,9 @@ class Attention(Layer):
 
     def call(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False):
         self._check_inputs(inputs)
+        if mask is not None and (not isinstance(mask, (list, tuple)) or not 2 <= len(mask) <= 3):
+            raise ValueError(f"Attention '{self.name}': mask must be a list [query_mask, value_mask]. "
+                             f"Received: mask={mask!r}")
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         query_mask, value_mask = (mask[0], mask[1]) if mask else (None, None)
@@ -145,7 +148,7 @@ class MultiHeadAttention(Layer):
     """Multi-head attention as Keras: ``mha(query, value, key=None, ...)``.
 
     Each head projects query, key and value (kernels (dim, num_heads, key_dim)
-    and (dim, num_heads, value_dim), biases (num_heads, dim)), attends with
+    or (dim, num_heads, value_dim), biases (num_heads, key_dim or value_dim)), attends with
     softmax(q k^T / sqrt(key_dim)), and the output projection (kernel
     (num_heads, value_dim, out_dim), bias (out_dim,)) combines the heads.
     Weights are the sublayers query_dense, key_dense, value_dense,

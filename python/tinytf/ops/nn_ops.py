@@ -354,8 +354,9 @@ def conv2d_transpose(x, filters, output_shape, strides, dilations, padding):
     if active():
         def backward(dy, needs):
             dx = _core.conv2d(dy._t, filters._t, strides, dilations, padding) if needs[0] else None
-            dw = _core.conv2d_backward_filter(dy._t, x._t, list(filters.shape), strides, dilations, padding)
-            return (None if dx is None else _wrap(dx)), _wrap(dw)
+            dw = (_core.conv2d_backward_filter(dy._t, x._t, list(filters.shape), strides, dilations, padding)
+                  if needs[1] else None)
+            return tuple(None if g is None else _wrap(g) for g in (dx, dw))
 
         record((x, filters), y, backward)
     return y
