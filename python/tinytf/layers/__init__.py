@@ -8,3 +8,8 @@ from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, Globa
                       GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 
 Convolution2D = Conv2D
+from .conv import Conv1D, Conv2DTranspose, Convolution1D, Convolution2DTranspose
+from .pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D, GlobalMaxPool1D,
+                      GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .attention import Attention, MultiHeadAttention

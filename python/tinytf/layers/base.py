@@ -276,7 +276,10 @@ class Layer:
         shapes = _map(lambda t: t.shape, inputs)
         if not self.built:
             self._maybe_build(shapes)
-        out_shapes = self.compute_output_shape(shapes)
+        # Call options that change the outputs (e.g. return_attention_scores) reach
+        # compute_output_shape when it takes them.
+        params = inspect.signature(self.compute_output_shape).parameters
+        out_shapes = self.compute_output_shape(shapes, **{k: v for k, v in kwargs.items() if k in params})
         dtype = self.dtype
         node = Node(self, inputs, kwargs, None)
         if isinstance(out_shapes, list):

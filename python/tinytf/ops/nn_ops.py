@@ -345,6 +345,23 @@ def conv2d_fused(x, filters, strides, dilations, padding, bias=None, activation=
     return y
 
 
+def conv2d_transpose(x, filters, output_shape, strides, dilations, padding):
+    """The transpose of conv2d (its gradient with respect to the input): x has
+    conv2d's output shape, the result `output_shape`; filters are conv2d's
+    HWIO ones, i.e. (kh, kw, output channels, x channels)."""
+    output_shape = [int(d) for d in output_shape]
+    y = _wrap(_core.conv2d_backward_input(x._t, filters._t, output_shape, strides, dilations, padding))
+    if active():
+        def backward(dy, needs):
+            dx = _core.conv2d(dy._t, filters._t, strides, dilations, padding) if needs[0] else None
+            dw = (_core.conv2d_backward_filter(dy._t, x._t, list(filters.shape), strides, dilations, padding)
+                  if needs[1] else None)
+            return tuple(None if g is None else _wrap(g) for g in (dx, dw))
+
+        record((x, filters), y, backward)
+    return y
+
+
 @register_nn
 def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
     """2-D convolution of NHWC input with HWIO filters, as tf.nn.conv2d."""
