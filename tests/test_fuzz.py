@@ -70,7 +70,9 @@ def test_ops_raise_clear_errors_on_random_arguments(name, fn, data):
 
 LAYERS = [layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D, layers.GlobalAveragePooling2D,
           layers.GlobalMaxPooling2D, layers.BatchNormalization, layers.LayerNormalization, layers.Dropout,
-          layers.Flatten, layers.Reshape, layers.Activation]
+          layers.Flatten, layers.Reshape, layers.Activation, layers.Conv1D, layers.Conv2DTranspose,
+          layers.MaxPooling1D, layers.AveragePooling1D, layers.GlobalAveragePooling1D, layers.GlobalMaxPooling1D,
+          layers.UpSampling2D, layers.ZeroPadding2D, layers.Cropping2D]
 
 
 @pytest.mark.parametrize("cls", LAYERS, ids=[c.__name__ for c in LAYERS])

@@ -75,7 +75,25 @@ LAYER_CASES = {
     **{name: (lambda name=name: getattr(L, name)(), [(7,), (7,)])
        for name in ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]},
     "Concatenate": (lambda: L.Concatenate(axis=-1), [(7,), (3,)]),
+    "Conv1D": (lambda: L.Conv1D(3, 3, padding="causal", dilation_rate=2, activation="relu"), [(9, 2)]),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(3, 3, strides=2, padding="same"), [(4, 4, 2)]),
+    "MaxPooling1D": (lambda: L.MaxPooling1D(2), [(8, 3)]),
+    "AveragePooling1D": (lambda: L.AveragePooling1D(3, strides=1, padding="same"), [(8, 3)]),
+    "GlobalAveragePooling1D": (lambda: L.GlobalAveragePooling1D(), [(8, 3)]),
+    "GlobalMaxPooling1D": (lambda: L.GlobalMaxPooling1D(keepdims=True), [(8, 3)]),
+    "UpSampling2D": (lambda: L.UpSampling2D((2, 1), interpolation="bilinear"), [(4, 4, 2)]),
+    "ZeroPadding2D": (lambda: L.ZeroPadding2D(((1, 0), (2, 1))), [(4, 4, 2)]),
+    "Cropping2D": (lambda: L.Cropping2D((1, 2)), [(6, 6, 2)]),
+    "Attention": (lambda: L.Attention(use_scale=True), [(5, 4), (6, 4)]),
+    "MultiHeadAttention": (lambda: _SelfAttention(), [(5, 8)]),
 }
+
+
+class _SelfAttention:
+    """MultiHeadAttention takes (query, value) as arguments, not a list: wrap it for the table."""
+
+    def __call__(self, x):
+        return L.MultiHeadAttention(num_heads=2, key_dim=3)(x, x)
 
 
 def test_every_layer_type_is_covered():
