@@ -22,11 +22,11 @@ import time
 SQUARES = [64, 128, 256, 512, 1024, 2048]
 # (M, K, N, trans_a, trans_b, label)
 TRAINING = [
-    (32, 784, 64, False, False, "dense 784->64, batch 32"),
-    (128, 784, 64, False, False, "dense 784->64, batch 128"),
-    (32, 64, 10, False, False, "dense 64->10, batch 32"),
-    (64, 3136, 128, False, False, "dense 3136->128, batch 64"),
-    (6272, 288, 64, False, False, "conv 3x3x32->64 as GEMM"),
+    (32, 784, 64, False, False, "Dense 784->64, batch 32"),
+    (128, 784, 64, False, False, "Dense 784->64, batch 128"),
+    (32, 64, 10, False, False, "Dense 64->10, batch 32"),
+    (64, 3136, 128, False, False, "Dense 3136->128, batch 64"),
+    (6272, 288, 64, False, False, "conv 3x3 32->64 im2col"),
     (784, 128, 64, True, False, "dW = x^T dy"),
     (128, 64, 784, False, True, "dx = dy W^T"),
 ]
@@ -175,14 +175,14 @@ def print_table(threads, dtype, frameworks, labels, best, info, rounds):
           f"FMA peak {peak:.0f} GFLOP/s ({info.get('isa', '?')})")
     for fw in frameworks:
         print(f"   {info.get(fw, fw + ': no result')}")
-    head = f"| {'shape (M,K,N)':<34} |" + "".join(f" {fw:>10} |" for fw in frameworks)
+    head = f"| {'M,K,N':<16} | {'what':<31} |" + "".join(f" {fw:>10} |" for fw in frameworks)
     head += " tinytf % peak | tinytf / best peer |"
     print(head)
-    print("|" + "---|" * (len(frameworks) + 3))
+    print("|" + "---|" * (len(frameworks) + 4))
     for label, shape in zip(labels, shapes()):
         M, K, N, ta, tb, _ = shape
         op = "A^T B" if ta else "A B^T" if tb else "A B"
-        row = f"| {label + f' ({M},{K},{N}) {op}':<34} |"
+        row = f"| {f'{M},{K},{N}':<16} | {label + ', ' + op:<31} |"
         for fw in frameworks:
             v = best[fw].get(label)
             row += f" {v:>10.1f} |" if v else f" {'-':>10} |"

@@ -133,16 +133,33 @@ def test_gemm_strided_operands_stay_in_bounds(isa, dtype):
         assert np.isnan(big[:, N:]).all()  # the gaps between rows are untouched
 
 
-def test_gemm_large_blocks(isa):
-    # Crosses mc (1020 rows), nc (512 columns) and kc; packs A^T and B.
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_leading_dims_of_4kb(isa, dtype):
+    # Row strides of 4 KB make both operands packed (cache-set conflicts).
+    rng = np.random.default_rng(13)
+    ld = 4096 // np.dtype(dtype).itemsize
+    M, K, N = 77, 70, 45
+    for ta in (False, True):
+        A = rand(rng, (K, M) if ta else (M, K), dtype)
+        B = rand(rng, (K, N), dtype)
+        ta_t, _ = strided_rows(A, ld - A.shape[1])
+        tb_t, _ = strided_rows(B, ld - N)
+        C = np.zeros((M, N), dtype)
+        _core.gemm(ta, False, 1.0, ta_t, tb_t, 0.0, core(C))
+        check_close(C, (A.T if ta else A).astype(np.float64) @ B, dtype, K)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_large_blocks(isa, dtype):
+    # Crosses mc (1020 rows) and nc (512 columns); packs A, A^T and B.
     rng = np.random.default_rng(5)
     M, K, N = 1031, 70, 530
-    for ta, tb in [(True, False), (False, True), (False, False)]:
-        A = rand(rng, (K, M) if ta else (M, K), np.float32)
-        B = rand(rng, (N, K) if tb else (K, N), np.float32)
-        C = np.zeros((M, N), np.float32)
+    for ta, tb in [(True, False), (False, True), (False, False), (True, True)]:
+        A = rand(rng, (K, M) if ta else (M, K), dtype)
+        B = rand(rng, (N, K) if tb else (K, N), dtype)
+        C = np.zeros((M, N), dtype)
         _core.gemm(ta, tb, 1.0, core(A), core(B), 0.0, core(C))
-        check_close(C, (A.T if ta else A).astype(np.float64) @ (B.T if tb else B), np.float32, K)
+        check_close(C, (A.T if ta else A).astype(np.float64) @ (B.T if tb else B), dtype, K)
 
 
 def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):

@@ -98,9 +98,10 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
   // Row-major A: rows r = 3q + s are read as (a + 3q*sa) + s*sa, so the
   // addresses are base + index*scale forms from 4 pointers, not 12 (which
   // would spill general registers).
-  const T* a3[(R + 2) / 3];
+  const T* a3[(R + 2) / 3] = {};
+  if constexpr (RowA)
 #pragma GCC unroll 8
-  for (int q = 0; q < (R + 2) / 3; ++q) a3[q] = a + 3 * q * sa;
+    for (int q = 0; q < (R + 2) / 3; ++q) a3[q] = a + 3 * q * sa;
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
@@ -112,7 +113,7 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = S::fma(ar, bv[v], acc[r][v]);
     }
-    if (RowA) {
+    if constexpr (RowA) {
 #pragma GCC unroll 8
       for (int q = 0; q < (R + 2) / 3; ++q) ++a3[q];
     } else {
@@ -128,7 +129,7 @@ template <typename T>
 using Ukernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int, const T*,
                          const Epilogue<T>&);
 
-// kernel_table<S, RowA>::fn[(rows - 1) * NV + (nv - 1)]
+// Kernels<S, RowA>::fn[(rows - 1) * NV + (nv - 1)]: every tile shape up to mr x nr.
 template <class S, bool RowA, class Seq>
 struct KernelTable;
 template <class S, bool RowA, int... I>
@@ -161,7 +162,10 @@ void pack_a(bool ta, const typename S::T* a, int64_t lda, int rows, int64_t kc, 
   constexpr int W = S::W;
   if (ta) {
     for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
-      for (int i = 0; i < rows; i += W) S::store_n(dst + i, S::load_n(a + i, rows - i), rows - i < W ? rows - i : W);
+      for (int i = 0; i < rows; i += W) {
+        const int n = rows - i < W ? rows - i : W;
+        S::store_n(dst + i, S::load_n(a + i, n), n);
+      }
     return;
   }
   for (int i = 0; i < rows; i += W) {
