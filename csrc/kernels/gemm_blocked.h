@@ -121,8 +121,11 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
     }
   }
 
+  // A local copy: stores to C (a T*) could otherwise alias the T fields of
+  // *e, making the compiler reload them for every row.
+  const Epilogue<T> ep = e;
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) store_row<S, NV>(acc[r], c + r * ldc, bias, ncols, e);
+  for (int r = 0; r < R; ++r) store_row<S, NV>(acc[r], c + r * ldc, bias, ncols, ep);
 }
 
 template <typename T>
@@ -284,8 +287,7 @@ double fma_probe(int64_t iters) {
 
 template <class S32, class S64>
 IsaKernels make_isa_kernels() {
-  return {S32::blocking, S64::blocking, S32::W, S64::W, &gemm_block<S32>, &gemm_block<S64>, &fma_probe<S32>,
-          &fma_probe<S64>};
+  return {S32::blocking, S64::blocking, &gemm_block<S32>, &gemm_block<S64>, &fma_probe<S32>, &fma_probe<S64>};
 }
 
 }  // namespace

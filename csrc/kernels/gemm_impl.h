@@ -37,7 +37,7 @@ struct Problem {
 struct Blocking {
   int mr, nr, w;
   int64_t kc;  // depth of one pass: A micro-panel mr x kc stays in L1
-  int64_t mc;  // rows of A packed at once (the block that streams from L3)
+  int64_t mc;  // rows of A packed at once (mc x kc, reused by every column block)
   int64_t nc;  // columns of the packed B block (kc x nc stays in L2)
 };
 
@@ -55,10 +55,9 @@ using BlockFn = void (*)(const Problem<T>& p, int64_t m0, int64_t m1, int64_t n0
 
 struct IsaKernels {
   Blocking f32, f64;
-  int w32, w64;  // vector lanes
   BlockFn<float> block_f32;
   BlockFn<double> block_f64;
-  double (*fma_probe_f32)(int64_t iters);  // 32 * w32 * iters flops
+  double (*fma_probe_f32)(int64_t iters);  // 32 * f32.w * iters flops
   double (*fma_probe_f64)(int64_t iters);
 };
 
