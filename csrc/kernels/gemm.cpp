@@ -19,13 +19,6 @@ namespace tt::kernels {
 
 namespace gemm_detail {
 
-void act_inplace(Act act, float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
-}
-void act_inplace(Act act, double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
-}
-
 namespace {
 
 const IsaKernels& kernels_for(Isa isa) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "act_simd.h"
 #include "gemm_impl.h"
 
 namespace tt::kernels::gemm_detail {
@@ -32,8 +33,9 @@ namespace {
 
 // S provides: T; V (a vector of S::W lanes); blocking (mr = MR rows,
 // nr = NV vectors); zero, set1, load, bcast, fma(a, b, c) = a*b + c, mul,
-// add, max, min; load_n / store_n touching only the first n lanes (load_n
-// zeroes the others); transpose(V r[W]) in place.
+// add, max, min (as x86: the second operand when one is NaN); load_n /
+// store_n touching only the first n lanes (load_n zeroes the others);
+// transpose(V r[W]) in place; and what act_simd.h lists.
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -73,12 +75,10 @@ inline void store_row(const typename S::V* acc, typename S::T* c, const typename
     }
     if (e.last) {
       if (bias) x = S::add(x, S::load_n(bias + v * W, n));
-      if (e.act == Act::relu) x = S::max(x, S::zero());
-      if (e.act == Act::relu6) x = S::min(S::max(x, S::zero()), S::set1(T(6)));
+      x = vact<S>(e.act, x);
     }
     S::store_n(cv, x, n);
   }
-  if (e.last && (e.act == Act::sigmoid || e.act == Act::tanh)) act_inplace(e.act, c, ncols);
 }
 
 // The micro-kernel: an R x (NV*W) tile of C from kc steps of rank-1 updates.

@@ -1,5 +1,7 @@
 // Portable GEMM micro-kernel for CPUs without AVX2 (and for aarch64): a
 // "vector" is a small array the compiler maps to SSE2/NEON registers.
+#include <cmath>
+
 #include "gemm_blocked.h"
 
 namespace tt::kernels::gemm_detail {
@@ -44,6 +46,26 @@ struct Generic {
   static V min(V a, V b) {
     for (int i = 0; i < W; ++i) a.x[i] = a.x[i] < b.x[i] ? a.x[i] : b.x[i];
     return a;
+  }
+  static V sub(V a, V b) {
+    for (int i = 0; i < W; ++i) a.x[i] -= b.x[i];
+    return a;
+  }
+  static V div(V a, V b) {
+    for (int i = 0; i < W; ++i) a.x[i] /= b.x[i];
+    return a;
+  }
+  static V round(V x) {
+    for (int i = 0; i < W; ++i) x.x[i] = std::nearbyint(x.x[i]);
+    return x;
+  }
+  static V scale2(V p, V n) {
+    for (int i = 0; i < W; ++i) p.x[i] = std::ldexp(p.x[i], int(n.x[i]));
+    return p;
+  }
+  static V select_lt(V a, V b, V x, V y) {
+    for (int i = 0; i < W; ++i) x.x[i] = a.x[i] < b.x[i] ? x.x[i] : y.x[i];
+    return x;
   }
   static V load_n(const T* p, int n) {
     V r = zero();

@@ -65,9 +65,4 @@ const IsaKernels& kernels_avx512();
 const IsaKernels& kernels_avx2();
 const IsaKernels& kernels_generic();
 
-// act applied in place to n values (sigmoid, tanh: libm, so compiled once
-// in baseline code and called from the SIMD epilogues).
-void act_inplace(Act act, float* x, int64_t n);
-void act_inplace(Act act, double* x, int64_t n);
-
 }  // namespace tt::kernels::gemm_detail
