@@ -49,7 +49,7 @@ typename S::V vexp(typename S::V x) {
 
 // Below the bound of vexp, 1 / (1 + e^-x) would stop falling: 0 there.
 template <class S>
-typename S::V vsigmoid(typename S::V x) {
+__attribute__((noinline)) typename S::V vsigmoid(typename S::V x) {
   using T = typename S::T;
   const typename S::V one = S::set1(T(1));
   const typename S::V y = S::div(one, S::add(one, vexp<S>(S::sub(S::zero(), x))));
@@ -59,7 +59,7 @@ typename S::V vsigmoid(typename S::V x) {
 // tanh: an odd polynomial/rational fit for |x| < 0.625 (Cephes), otherwise
 // (1 - e) / (1 + e) with e = exp(-2|x|), which has no cancellation there.
 template <class S>
-typename S::V vtanh(typename S::V x) {
+__attribute__((noinline)) typename S::V vtanh(typename S::V x) {
   using T = typename S::T;
   using V = typename S::V;
   const V ax = S::max(x, S::sub(S::zero(), x));
@@ -86,8 +86,9 @@ typename S::V vtanh(typename S::V x) {
   return S::select_lt(ax, S::set1(T(0.625)), small, big);
 }
 
+// Inline for the cheap cases; sigmoid and tanh stay calls.
 template <class S>
-typename S::V vact(Act act, typename S::V x) {
+inline typename S::V vact(Act act, typename S::V x) {
   using T = typename S::T;
   switch (act) {
     case Act::none: return x;
