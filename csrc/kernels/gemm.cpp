@@ -110,7 +110,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // squares (bench/cpp/bench_gemm). B^T must always be packed.
   const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 4096 == 0; };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
-  p.pack_a = M >= 64 && K >= 64 && (N >= 512 || (ta && aliasing(lda)));
+  p.pack_a = ta && M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda));
 
   // Threads: only when each gets enough work to pay for waking it, and the
   // split (rows or columns of C, on tile boundaries) is the more balanced one.

@@ -9,17 +9,17 @@
 //
 // Layout of the work (row-major C; vectors run along N):
 //   for pc over K in steps of kc                      one pass of the FMA chains
-//     for ic over M in steps of mc                    pack A[ic.., pc..] (optional)
+//     for ic over M in steps of mc                    pack A^T[pc.., ic..] (optional)
 //       for jc over N in steps of nc                  pack B[pc.., jc..] (optional)
 //         for ir over the block in steps of mr        A micro-panel mr x kc: L1
 //           for jr over the block in steps of nr      B micro-panel kc x nr: L2
 //             micro-kernel: mr x nr tile in registers, then the epilogue
 //
-// Packing is a choice (Problem::pack_a / pack_b), made by shape in gemm.cpp:
-// the micro-kernel reads A either k-major (a[k*sa + i]: packed panels, or A^T
-// as stored) or row-major (a[i*sa + k]: A as stored), and reads B as
-// b[k*sb + j] (packed panels, or B as stored). Only B^T must be packed; a
-// tail strip of unpacked B narrower than a vector is packed too, so the
+// The micro-kernel reads A either row-major (a[i*sa + k]: A as stored, in
+// place, which measured faster than packing it) or k-major (a[k*sa + i]: A^T
+// as stored, or its packed panels), and B as b[k*sb + j] (B as stored, or its
+// packed strips). Packing is chosen by shape in gemm.cpp; B^T is always
+// packed, and so is a tail strip of unpacked B narrower than a vector, so the
 // micro-kernel never loads past a row of B.
 #pragma once
 #include <cstdint>
@@ -98,6 +98,13 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
   // Row-major A: rows r = 3q + s are read as (a + 3q*sa) + s*sa, so the
   // addresses are base + index*scale forms from 4 pointers, not 12 (which
   // would spill general registers).
+  // The C tile is needed again only in the epilogue: start fetching it now
+  // (a miss per row there would stall every k-pass over a large C).
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    __builtin_prefetch(c + r * ldc, 1);
+    __builtin_prefetch(c + r * ldc + ncols - 1, 1);
+  }
   const T* a3[(R + 2) / 3] = {};
   if constexpr (RowA)
 #pragma GCC unroll 8
@@ -157,25 +164,17 @@ void transpose_block(const typename S::T* src, int64_t lds, int rows, int cols, 
   for (int j = 0; j < cols; ++j) S::store_n(dst + j * ldd, r[j], lanes);
 }
 
-// Rows [0, rows) x k [0, kc) of A into the k-major micro-panel dst[k*rows + i].
-// A^T as stored (K x M, ta) has each k as a contiguous run of rows: a strided
-// copy. A as stored (M x K) is transposed in W x W blocks.
+// A^T as stored (K x M): rows [0, rows) x k [0, kc) into the k-major
+// micro-panel dst[k*rows + i]; each k is a contiguous run of rows. (A as
+// stored is read in place: see Problem::pack_a.)
 template <class S>
-void pack_a(bool ta, const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
+void pack_a_trans(const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
   constexpr int W = S::W;
-  if (ta) {
-    for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
-      for (int i = 0; i < rows; i += W) {
-        const int n = rows - i < W ? rows - i : W;
-        S::store_n(dst + i, S::load_n(a + i, n), n);
-      }
-    return;
-  }
-  for (int i = 0; i < rows; i += W) {
-    const int n = rows - i < W ? rows - i : W;
-    for (int64_t k = 0; k < kc; k += W)
-      transpose_block<S>(a + i * lda + k, lda, n, int(min64(W, kc - k)), dst + k * rows + i, rows, n);
-  }
+  for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
+    for (int i = 0; i < rows; i += W) {
+      const int n = rows - i < W ? rows - i : W;
+      S::store_n(dst + i, S::load_n(a + i, n), n);
+    }
 }
 
 // k [0, kc) x columns [0, cols) of B into the strip dst[k*width + j], zero for
@@ -205,7 +204,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   using T = typename S::T;
   constexpr Blocking bl = S::blocking;
   constexpr int MR = bl.mr, NR = bl.nr, W = S::W, NV = NR / W;
-  const bool row_a = !p.pack_a && !p.ta;
+  const bool row_a = !p.ta;
   const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
 
   // Blocks of equal size (not full ones and a ragged rest). kc depends on K
@@ -222,8 +221,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
       const int64_t mc = min64(mc_step, m1 - ic);
       if (p.pack_a)
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
-          const T* src = p.ta ? p.A + pc * p.lda + ir : p.A + ir * p.lda + pc;
-          pack_a<S>(p.ta, src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
+          pack_a_trans<S>(p.A + pc * p.lda + ir, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
         }
       for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = min64(nc_step, n1 - jc);
@@ -241,7 +239,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
           int64_t sa;
           if (p.pack_a) a = ws.a + (ir - ic) * kc, sa = rows;
           else if (p.ta) a = p.A + pc * p.lda + ir, sa = p.lda;
-          else a = p.A + ir * p.lda + pc, sa = p.lda;
+          else a = p.A + ir * p.lda + pc, sa = p.lda;  // row-major, in place
           for (int64_t jr = jc; jr < jc + nc; jr += NR) {
             const int cols = int(min64(NR, jc + nc - jr));
             const int nv = (cols + W - 1) / W;

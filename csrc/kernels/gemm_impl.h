@@ -30,7 +30,9 @@ struct Problem {
   int64_t ldc;
   const T* bias;
   Act act;
-  bool pack_a, pack_b;  // copy operand blocks into panels (see gemm_blocked.h)
+  // Copy operand blocks into micro-panels (see gemm_blocked.h): pack_a only
+  // with ta (A as stored is read row by row in place), pack_b always with tb.
+  bool pack_a, pack_b;
 };
 
 // Register tile (mr x nr, nr = nv vectors of w lanes) and cache blocks.
