@@ -112,7 +112,13 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
   for (int64_t k = 0; k < kc; ++k) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = S::load(b + v * W);
+    for (int v = 0; v < NV; ++v) {
+      // B streams through once per micro-kernel (from L2, or from memory
+      // when read in place): ask for it 16 steps ahead. Measured +5..15% on
+      // the skinny training shapes; a prefetch past the end is harmless.
+      __builtin_prefetch(b + 16 * sb + v * W, 0, 3);
+      bv[v] = S::load(b + v * W);
+    }
     b += sb;
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
