@@ -118,11 +118,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
   const BlockFn<T> fn = block_fn<T>(ks);
-  if (parts == 1) {
-    fn(p, 0, M, 0, N, thread_workspace<T>(bl, p.pack_a));
-    return;
-  }
-  const bool split_m = split_balance(M, bl.mr, parts) >= split_balance(N, bl.nr, parts);
+  const bool split_m = parts > 1 && split_balance(M, bl.mr, parts) >= split_balance(N, bl.nr, parts);
+  // Through parallel_for even for one part: it also sets the floating-point
+  // state kernels run in, which must not depend on the thread count.
   std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
   parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
     Workspace<T> ws;

@@ -40,7 +40,8 @@ namespace {
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // Size of the blocks that cut len into as few pieces of at most `most` as
-// possible, all equal but the last, in multiples of `unit` (`most` is one).
+// possible, all equal but the last, in multiples of `unit` (`most` itself
+// when len fits in one block).
 inline int64_t even_block(int64_t len, int64_t most, int64_t unit) {
   if (len <= most) return most;
   const int64_t pieces = (len + most - 1) / most, size = (len + pieces - 1) / pieces;
@@ -95,9 +96,6 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
 
-  // Row-major A: rows r = 3q + s are read as (a + 3q*sa) + s*sa, so the
-  // addresses are base + index*scale forms from 4 pointers, not 12 (which
-  // would spill general registers).
   // The C tile is needed again only in the epilogue: start fetching it now
   // (a miss per row there would stall every k-pass over a large C).
 #pragma GCC unroll 16
@@ -105,6 +103,9 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
     __builtin_prefetch(c + r * ldc, 1);
     __builtin_prefetch(c + r * ldc + ncols - 1, 1);
   }
+  // Row-major A: rows r = 3q + s are read as (a + 3q*sa) + s*sa, so the
+  // addresses are base + index*scale forms from 4 pointers, not 12 (which
+  // would spill general registers).
   const T* a3[(R + 2) / 3] = {};
   if constexpr (RowA)
 #pragma GCC unroll 8
