@@ -3,7 +3,7 @@
 Every ISA path the CPU can run is checked (scalar, AVX2, AVX-512), and results
 must be bitwise identical for 1 and 2 threads. Sizes cross every tile and
 cache-block boundary of every ISA (mr 4/6/12, nr up to 32, kc 128..384,
-mc 1020, nc 256/512).
+mc 1020/2040, nc 256/512).
 """
 import itertools
 
@@ -171,9 +171,9 @@ def test_gemm_leading_dims_of_4kb(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_large_blocks(isa, dtype):
-    # Crosses mc (1020 rows) and nc (512 columns); packs A, A^T and B.
+    # Crosses mc (2040 rows) and nc (512 columns); packs A^T and B.
     rng = np.random.default_rng(5)
-    M, K, N = 1031, 70, 530
+    M, K, N = 2053, 70, 530
     for ta, tb in [(True, False), (False, True), (False, False), (True, True)]:
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B = rand(rng, (N, K) if tb else (K, N), dtype)
