@@ -1,13 +1,15 @@
 """GEMM throughput of tinytf against numpy (OpenBLAS), PyTorch and TensorFlow.
 
-    PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 2] [--f64]
+    PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 3] [--f64]
 
-Each framework runs in its own subprocess (so thread settings and OpenMP
-runtimes never meet) on the same inputs (same seed, same float32 values), at
-each thread count. A figure is the median GFLOP/s of the repeats; with
---rounds R the frameworks are run R times, interleaved, and the best median is
-kept, which filters out moments when a shared machine was busy. The FMA peak
-comes from tinytf's probe (independent FMA chains on the same threads).
+Each framework runs in its own worker process (so thread settings and OpenMP
+runtimes never meet), on the same inputs (same seed, same values), at each
+thread count. The workers stay alive and take turns shape by shape, so every
+framework is timed on a shape within a few seconds of the others; one figure
+is the median GFLOP/s of that framework's repeats on that shape, and with
+--rounds R the best of the R medians is kept (on a shared machine that is the
+round with the cores to themselves). The FMA peak comes from tinytf's probe
+(independent FMA chains on the same threads).
 
 tinytf is timed through `_core.matmul` (the kernel entry the ops layer calls),
 the others through their usual eager calls; every call returns a new output.
@@ -22,15 +24,18 @@ import time
 SQUARES = [64, 128, 256, 512, 1024, 2048]
 # (M, K, N, trans_a, trans_b, label)
 TRAINING = [
-    (32, 784, 64, False, False, "dense 784->64, batch 32"),
-    (128, 784, 64, False, False, "dense 784->64, batch 128"),
-    (32, 64, 10, False, False, "dense 64->10, batch 32"),
-    (64, 3136, 128, False, False, "dense 3136->128, batch 64"),
-    (6272, 288, 64, False, False, "conv 3x3x32->64 as GEMM"),
+    (32, 784, 64, False, False, "Dense 784->64, batch 32"),
+    (128, 784, 64, False, False, "Dense 784->64, batch 128"),
+    (32, 64, 10, False, False, "Dense 64->10, batch 32"),
+    (64, 3136, 128, False, False, "Dense 3136->128, batch 64"),
+    (6272, 288, 64, False, False, "conv 3x3 32->64 im2col"),
     (784, 128, 64, True, False, "dW = x^T dy"),
     (128, 64, 784, False, True, "dx = dy W^T"),
 ]
 FRAMEWORKS = ["tinytf", "numpy", "torch", "tensorflow"]
+# Idle BLAS/OpenMP threads of the previous worker spin for a while after its
+# last call; let them go to sleep before the next worker starts timing.
+SETTLE_S = 0.3
 
 
 def shapes():
@@ -38,11 +43,9 @@ def shapes():
     return out + TRAINING
 
 
-# ---- worker: one framework, one thread count ------------------------------------
+# ---- worker: one framework, one thread count, commands on stdin -----------------
 
-def make_mm(framework, threads, dtype):
-    import numpy as np
-
+def make_mm(framework, threads):
     if framework == "tinytf":
         from tinytf import _core
         _core.set_num_threads(threads)
@@ -69,43 +72,6 @@ def make_mm(framework, threads, dtype):
     raise ValueError(framework)
 
 
-def worker(framework, threads, dtype_name, reps):
-    import numpy as np
-
-    dtype = np.dtype(dtype_name)
-    try:
-        convert, mm = make_mm(framework, threads, dtype)
-    except ImportError as e:
-        print(json.dumps({"error": f"{framework} not importable: {e}"}))
-        return
-    result = {"version": framework_version(framework), "rates": {}}
-    if framework == "tinytf":
-        from tinytf import _core
-        result["peak"] = _core.fma_peak_gflops(dtype_name)
-        result["isa"] = _core.isa()
-    rng = np.random.default_rng(0)
-    for M, K, N, ta, tb, label in shapes():
-        a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-        b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-        A, B = convert(a), convert(b)
-        flops = 2.0 * M * N * K
-        for _ in range(3):
-            mm(A, B, ta, tb)
-        t0 = time.perf_counter()
-        mm(A, B, ta, tb)
-        one = max(time.perf_counter() - t0, 1e-7)
-        calls = max(1, int(0.02 / one))
-        rates = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                mm(A, B, ta, tb)
-            rates.append(flops * calls / (time.perf_counter() - t0) / 1e9)
-        rates.sort()
-        result["rates"][label] = rates[len(rates) // 2]
-    print(json.dumps(result))
-
-
 def framework_version(framework):
     if framework == "tinytf":
         import tinytf
@@ -116,30 +82,150 @@ def framework_version(framework):
     return __import__(framework).__version__
 
 
+def time_shape(mm, A, B, ta, tb, flops, reps):
+    for _ in range(3):
+        mm(A, B, ta, tb)
+    t0 = time.perf_counter()
+    mm(A, B, ta, tb)
+    calls = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-7)))  # ~20 ms a repeat
+    rates = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            mm(A, B, ta, tb)
+        rates.append(flops * calls / (time.perf_counter() - t0) / 1e9)
+    return sorted(rates)[len(rates) // 2]
+
+
+def worker(framework, threads, dtype_name, reps):
+    """After "hello" on stdin, answers one JSON line per line: a shape index, or "peak"."""
+    import numpy as np
+
+    def reply(obj):
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    sys.stdin.readline()  # "hello": the driver is listening
+    try:
+        convert, mm = make_mm(framework, threads)
+    except ImportError as e:
+        reply({"error": f"{framework} is not installed ({e})"})
+        return
+    except ValueError:
+        reply({"error": f"unknown framework {framework!r}"})
+        return
+    # Same values in every worker: one generator, shapes in a fixed order.
+    rng = np.random.default_rng(0)
+    data = []
+    for M, K, N, ta, tb, _ in shapes():
+        a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype_name)
+        b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype_name)
+        data.append((convert(a), convert(b)))
+    reply({"version": framework_version(framework)})
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "peak":
+            from tinytf import _core
+            reply({"peak": _core.fma_peak_gflops(dtype_name), "isa": _core.isa()})
+        else:
+            M, K, N, ta, tb, _ = shapes()[int(cmd)]
+            A, B = data[int(cmd)]
+            reply({"rate": time_shape(mm, A, B, ta, tb, 2.0 * M * N * K, reps)})
+
+
 # ---- driver -------------------------------------------------------------------
 
-def run_worker(framework, threads, dtype, reps):
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    if framework == "numpy":  # these slow current numpy's OpenBLAS down
-        env.pop("OPENBLAS_CORETYPE", None)
-        env.pop("OPENBLAS_L2_SIZE", None)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
-           "--dtype", dtype, "--reps", str(reps)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"error": f"{framework} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"}
-    return json.loads(lines[-1])
+class Worker:
+    def __init__(self, framework, threads, dtype, reps):
+        env = dict(os.environ)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+        if framework == "numpy":  # these slow current numpy's OpenBLAS down
+            env.pop("OPENBLAS_CORETYPE", None)
+            env.pop("OPENBLAS_L2_SIZE", None)
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
+               "--dtype", dtype, "--reps", str(reps)]
+        self.framework = framework
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+
+    def ask(self, cmd):
+        try:
+            self.proc.stdin.write(cmd + "\n")
+            self.proc.stdin.flush()
+            while True:
+                line = self.proc.stdout.readline()
+                if not line:
+                    return {"error": f"{self.framework} worker exited"}
+                if line.startswith("{"):
+                    return json.loads(line)
+        except (BrokenPipeError, OSError):
+            return {"error": f"{self.framework} worker exited"}
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:  # already gone
+            pass
+        self.proc.wait()
+
+
+def measure(frameworks, threads, dtype, rounds, reps):
+    workers = {fw: Worker(fw, threads, dtype, reps) for fw in frameworks}
+    info, best, live = {}, {fw: {} for fw in frameworks}, []
+    for fw, w in workers.items():  # the first reply also waits for the worker's imports
+        r = w.ask("hello")
+        if "error" in r:  # e.g. TensorFlow not installed: say so and go on without it
+            info[fw] = r["error"]
+            w.close()
+        else:
+            info[fw] = f"{fw} {r['version']}"
+            live.append(fw)
+    for _ in range(rounds):
+        for i in range(len(shapes())):
+            for fw in live:
+                time.sleep(SETTLE_S)
+                r = workers[fw].ask(str(i))
+                if "rate" in r:
+                    best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
+    if "tinytf" in live:
+        time.sleep(SETTLE_S)
+        r = workers["tinytf"].ask("peak")
+        info["peak"], info["isa"] = r.get("peak", 0.0), r.get("isa", "?")
+    for fw in live:
+        workers[fw].close()
+    return info, best
+
+
+def print_table(threads, dtype, frameworks, best, info, rounds):
+    peak = info.get("peak", 0)
+    print(f"\n## {dtype}, {threads} thread(s): GFLOP/s (median of repeats, best of {rounds} rounds); "
+          f"FMA peak {peak:.0f} GFLOP/s ({info.get('isa', '?')})")
+    for fw in frameworks:
+        print(f"   {info[fw]}")
+    head = f"| {'M,K,N':<16} | {'what':<31} |" + "".join(f" {fw:>10} |" for fw in frameworks)
+    print(head + " tinytf % peak | tinytf / best peer |")
+    print("|" + "---|" * (len(frameworks) + 4))
+    for i, (M, K, N, ta, tb, label) in enumerate(shapes()):
+        op = "A^T B" if ta else "A B^T" if tb else "A B"
+        row = f"| {f'{M},{K},{N}':<16} | {label + ', ' + op:<31} |"
+        for fw in frameworks:
+            v = best[fw].get(i)
+            row += f" {v:>10.1f} |" if v else f" {'-':>10} |"
+        ours = best.get("tinytf", {}).get(i)
+        peers = [best[fw][i] for fw in frameworks if fw != "tinytf" and i in best[fw]]
+        row += f" {100 * ours / peak:>12.0f}% |" if ours and peak else f" {'-':>13} |"
+        row += f" {ours / max(peers):>18.2f} |" if ours and peers else f" {'-':>18} |"
+        print(row)
+    sys.stdout.flush()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--f64", action="store_true")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--worker")
@@ -150,48 +236,9 @@ def main():
         return
     dtype = "float64" if args.f64 else "float32"
     frameworks = args.frameworks.split(",")
-    labels = [s[-1] for s in shapes()]
     for threads in [int(t) for t in args.threads.split(",")]:
-        best = {fw: {} for fw in frameworks}
-        info = {}
-        for _ in range(args.rounds):
-            for fw in frameworks:
-                r = run_worker(fw, threads, dtype, args.reps)
-                if "error" in r:
-                    info[fw] = r["error"]
-                    continue
-                info.setdefault(fw, fw + " " + r["version"])
-                if "peak" in r:
-                    info["peak"] = max(info.get("peak", 0), r["peak"])
-                    info["isa"] = r["isa"]
-                for label, rate in r["rates"].items():
-                    best[fw][label] = max(best[fw].get(label, 0), rate)
-        print_table(threads, dtype, frameworks, labels, best, info, args.rounds)
-
-
-def print_table(threads, dtype, frameworks, labels, best, info, rounds):
-    peak = info.get("peak", 0)
-    print(f"\n## {dtype}, {threads} thread(s): GFLOP/s (median of repeats, best of {rounds} rounds); "
-          f"FMA peak {peak:.0f} GFLOP/s ({info.get('isa', '?')})")
-    for fw in frameworks:
-        print(f"   {info.get(fw, fw + ': no result')}")
-    head = f"| {'shape (M,K,N)':<34} |" + "".join(f" {fw:>10} |" for fw in frameworks)
-    head += " tinytf % peak | tinytf / best peer |"
-    print(head)
-    print("|" + "---|" * (len(frameworks) + 3))
-    for label, shape in zip(labels, shapes()):
-        M, K, N, ta, tb, _ = shape
-        op = "A^T B" if ta else "A B^T" if tb else "A B"
-        row = f"| {label + f' ({M},{K},{N}) {op}':<34} |"
-        for fw in frameworks:
-            v = best[fw].get(label)
-            row += f" {v:>10.1f} |" if v else f" {'-':>10} |"
-        ours = best.get("tinytf", {}).get(label)
-        peers = [best[fw][label] for fw in frameworks if fw != "tinytf" and label in best[fw]]
-        row += f" {100 * ours / peak:>12.0f}% |" if ours and peak else f" {'-':>13} |"
-        row += f" {ours / max(peers):>18.2f} |" if ours and peers else f" {'-':>18} |"
-        print(row)
-    sys.stdout.flush()
+        info, best = measure(frameworks, threads, dtype, args.rounds, args.reps)
+        print_table(threads, dtype, frameworks, best, info, args.rounds)
 
 
 if __name__ == "__main__":

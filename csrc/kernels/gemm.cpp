@@ -4,8 +4,8 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -18,13 +18,6 @@
 namespace tt::kernels {
 
 namespace gemm_detail {
-
-void act_inplace(Act act, float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
-}
-void act_inplace(Act act, double* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
-}
 
 namespace {
 
@@ -81,7 +74,7 @@ std::pair<int64_t, int64_t> split_range(int64_t n, int64_t step, int64_t parts, 
   return {std::min(n, u0 * step), std::min(n, u1 * step)};
 }
 
-// Time-like cost of the largest part when n is split in `parts` on multiples of step.
+// How evenly split_range shares n: 1 when every part has n / parts.
 double split_balance(int64_t n, int64_t step, int64_t parts) {
   int64_t worst = 0;
   for (int64_t p = 0; p < parts; ++p) {
@@ -117,7 +110,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // squares (bench/cpp/bench_gemm). B^T must always be packed.
   const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 4096 == 0; };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
-  p.pack_a = M >= 64 && K >= 64 && (N >= 512 || (ta && aliasing(lda)));
+  p.pack_a = ta && M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda));
 
   // Threads: only when each gets enough work to pay for waking it, and the
   // split (rows or columns of C, on tile boundaries) is the more balanced one.
@@ -125,18 +118,24 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
   const BlockFn<T> fn = block_fn<T>(ks);
-  if (parts == 1) {
-    fn(p, 0, M, 0, N, thread_workspace<T>(bl, p.pack_a));
-    return;
-  }
-  const bool split_m = split_balance(M, bl.mr, parts) >= split_balance(N, bl.nr, parts);
+  const bool split_m = parts > 1 && split_balance(M, bl.mr, parts) >= split_balance(N, bl.nr, parts);
+  // Through parallel_for even for one part: it also sets the floating-point
+  // state kernels run in, which must not depend on the thread count.
+  std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
   parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
-    const Workspace<T> ws = thread_workspace<T>(bl, p.pack_a);
+    Workspace<T> ws;
+    try {
+      ws = thread_workspace<T>(bl, p.pack_a);
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;
+      return;
+    }
     for (int64_t i = b; i < e; ++i) {
       auto [r0, r1] = split_range(split_m ? M : N, split_m ? bl.mr : bl.nr, parts, i);
       if (r0 < r1) split_m ? fn(p, r0, r1, 0, N, ws) : fn(p, 0, M, r0, r1, ws);
     }
   });
+  if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
 }
 
 double fma_peak_gflops(bool f64) {
@@ -145,7 +144,7 @@ double fma_peak_gflops(bool f64) {
   double (*probe)(int64_t) = f64 ? ks.fma_probe_f64 : ks.fma_probe_f32;
   // Many short runs, best one: on a shared machine the best run is the one
   // that had the cores to itself.
-  const int64_t w = f64 ? ks.w64 : ks.w32, iters = 1 << 17, threads = num_threads();
+  const int64_t w = f64 ? ks.f64.w : ks.f32.w, iters = 1 << 17, threads = num_threads();
   std::vector<double> sink(size_t(threads), 0.0);
   double best = 0;
   for (int rep = 0; rep < 40; ++rep) {

@@ -20,7 +20,7 @@ struct Avx512<float> {
   using V = __m512;
   static constexpr int W = 16;
   // A micro-panel 12 x 384 floats = 18 KB (L1 48 KB); B block 384 x 512 = 768 KB (L2 2 MB).
-  static constexpr Blocking blocking{12, 32, W, 384, 1020, 512};
+  static constexpr Blocking blocking{12, 32, W, 384, 2040, 512};
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(T x) { return _mm512_set1_ps(x); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
@@ -30,6 +30,11 @@ struct Avx512<float> {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V round(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V scale2(V p, V n) { return _mm512_scalef_ps(p, n); }
+  static V select_lt(V a, V b, V x, V y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x); }
   static __mmask16 mask(int n) { return __mmask16((1u << n) - 1); }
   static V load_n(const T* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store_n(T* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
@@ -63,7 +68,7 @@ struct Avx512<double> {
   using T = double;
   using V = __m512d;
   static constexpr int W = 8;
-  static constexpr Blocking blocking{12, 16, W, 192, 1020, 512};
+  static constexpr Blocking blocking{12, 16, W, 192, 2040, 512};
   static V zero() { return _mm512_setzero_pd(); }
   static V set1(T x) { return _mm512_set1_pd(x); }
   static V load(const T* p) { return _mm512_loadu_pd(p); }
@@ -73,6 +78,11 @@ struct Avx512<double> {
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V max(V a, V b) { return _mm512_max_pd(a, b); }
   static V min(V a, V b) { return _mm512_min_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static V div(V a, V b) { return _mm512_div_pd(a, b); }
+  static V round(V x) { return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V scale2(V p, V n) { return _mm512_scalef_pd(p, n); }
+  static V select_lt(V a, V b, V x, V y) { return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), y, x); }
   static __mmask8 mask(int n) { return __mmask8((1u << n) - 1); }
   static V load_n(const T* p, int n) { return _mm512_maskz_loadu_pd(mask(n), p); }
   static void store_n(T* p, V v, int n) { _mm512_mask_storeu_pd(p, mask(n), v); }

@@ -30,14 +30,16 @@ struct Problem {
   int64_t ldc;
   const T* bias;
   Act act;
-  bool pack_a, pack_b;  // copy operand blocks into panels (see gemm_blocked.h)
+  // Copy operand blocks into micro-panels (see gemm_blocked.h): pack_a only
+  // with ta (A as stored is read row by row in place), pack_b always with tb.
+  bool pack_a, pack_b;
 };
 
 // Register tile (mr x nr, nr = nv vectors of w lanes) and cache blocks.
 struct Blocking {
   int mr, nr, w;
   int64_t kc;  // depth of one pass: A micro-panel mr x kc stays in L1
-  int64_t mc;  // rows of A packed at once (the block that streams from L3)
+  int64_t mc;  // rows of A packed at once (mc x kc, reused by every column block)
   int64_t nc;  // columns of the packed B block (kc x nc stays in L2)
 };
 
@@ -55,20 +57,14 @@ using BlockFn = void (*)(const Problem<T>& p, int64_t m0, int64_t m1, int64_t n0
 
 struct IsaKernels {
   Blocking f32, f64;
-  int w32, w64;  // vector lanes
   BlockFn<float> block_f32;
   BlockFn<double> block_f64;
-  double (*fma_probe_f32)(int64_t iters);  // 32 * w32 * iters flops
+  double (*fma_probe_f32)(int64_t iters);  // 32 * f32.w * iters flops
   double (*fma_probe_f64)(int64_t iters);
 };
 
 const IsaKernels& kernels_avx512();
 const IsaKernels& kernels_avx2();
 const IsaKernels& kernels_generic();
-
-// act applied in place to n values (sigmoid, tanh: libm, so compiled once
-// in baseline code and called from the SIMD epilogues).
-void act_inplace(Act act, float* x, int64_t n);
-void act_inplace(Act act, double* x, int64_t n);
 
 }  // namespace tt::kernels::gemm_detail
