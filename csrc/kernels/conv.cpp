@@ -291,7 +291,13 @@ struct DirectSetup {
       P.xpad = xp;
     }
     if (w) P.wpack = pad_columns(wpack, w, g.K(), g.O, P.Opad);
-    if (b) P.bias = pad_columns(bias, b, 1, g.O, P.Opad);
+    P.bias = b ? pad_columns(bias, b, 1, g.O, P.Opad) : zeros(bias, P.Opad);
+  }
+
+  static const T* zeros(Tensor& keep, int64_t n) {
+    T* p = scratch<T>(keep, n);
+    std::fill_n(p, n, T(0));
+    return p;
   }
 
   static const T* pad_columns(Tensor& keep, const T* src, int64_t rows, int64_t cols, int64_t ld) {

@@ -14,6 +14,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "activation.h"
@@ -27,7 +29,7 @@ struct Plan {
   int64_t Hp = 0, Wp = 0, Opad = 0;
   const T* xpad = nullptr;
   const T* wpack = nullptr;
-  const T* bias = nullptr;    // [Opad] or null
+  const T* bias = nullptr;    // [Opad], zeros when the conv has no bias
   std::vector<int64_t> xoff;  // per k: offset of tap k in xpad from the window origin
 };
 
@@ -50,22 +52,27 @@ template <typename T> Kernels<T> kernels_avx2();
 template <typename T> Kernels<T> kernels_avx512();
 #endif
 
-// Walks output pixels in order and gives each one's window origin in xpad.
+// Walks output pixels in order, keeping each one's window origin in xpad.
 template <typename T>
 struct PixelCursor {
   const Plan<T>& P;
   int64_t n, oh, ow;
+  const T* origin;
   PixelCursor(const Plan<T>& plan, int64_t p) : P(plan) {
     const int64_t hw = P.g.OH * P.g.OW;
     n = p / hw;
     oh = p % hw / P.g.OW;
     ow = p % P.g.OW;
+    row_start();
+    origin += ow * P.g.sw * P.g.C;
   }
-  const T* origin() const { return P.xpad + ((n * P.Hp + oh * P.g.sh) * P.Wp + ow * P.g.sw) * P.g.C; }
+  void row_start() { origin = P.xpad + (n * P.Hp + oh * P.g.sh) * P.Wp * P.g.C; }
   void next() {
+    origin += P.g.sw * P.g.C;
     if (++ow == P.g.OW) {
       ow = 0;
       if (++oh == P.g.OH) oh = 0, ++n;
+      row_start();
     }
   }
 };
@@ -77,13 +84,15 @@ struct Impl {
   static constexpr int L = Ops::width;
 
   // --- forward: a tile of R pixels x NV vectors of output channels ---------
+  // lo/hi clamp the result: (-inf, inf), (0, inf) or (0, 6) for none, relu
+  // and relu6 (NaN passes through); sigmoid/tanh are applied after the store.
   template <int R, int NV>
   static void forward_tile(const Plan<T>& P, Act act, const T* const* org, T* const* yrow, int64_t cb, int last_n) {
     V acc[R][NV];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = Ops::zero();
+      for (int v = 0; v < NV; ++v) acc[r][v] = Ops::load(P.bias + cb + v * L);
     const int64_t K = P.g.K(), ld = P.Opad;
     const int64_t* off = P.xoff.data();
     const T* w = P.wpack + cb;
@@ -99,31 +108,31 @@ struct Impl {
         for (int v = 0; v < NV; ++v) acc[r][v] = Ops::fma(x, wv[v], acc[r][v]);
       }
     }
-    const V zero = Ops::zero(), six = Ops::set1(T(6));
+    const T inf = std::numeric_limits<T>::infinity();
+    const bool clamp = act == Act::relu || act == Act::relu6;
+    const V lo = Ops::set1(clamp ? T(0) : -inf), hi = Ops::set1(act == Act::relu6 ? T(6) : inf);
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        V a = acc[r][v];
-        if (P.bias) a = Ops::add(a, Ops::load(P.bias + cb + v * L));
-        if (act == Act::relu) a = Ops::max(a, zero);
-        if (act == Act::relu6) a = Ops::min(Ops::max(a, zero), six);
+        const V a = Ops::min(hi, Ops::max(lo, acc[r][v]));
         T* dst = yrow[r] + cb + v * L;
         if (v == NV - 1 && last_n < L) Ops::store_n(dst, a, last_n);
         else Ops::store(dst, a);
       }
-      if (act == Act::sigmoid || act == Act::tanh) {
-        T* dst = yrow[r] + cb;
-        for (int64_t j = 0, n = (NV - 1) * L + last_n; j < n; ++j) dst[j] = act_forward(act, dst[j]);
-      }
     }
+    if (act == Act::sigmoid || act == Act::tanh)
+      for (int r = 0; r < R; ++r)
+        for (int64_t j = 0, n = (NV - 1) * L + last_n; j < n; ++j) yrow[r][cb + j] = act_forward(act, yrow[r][cb + j]);
   }
 
   // All channel blocks of one tile of R pixels starting at `cur`.
   template <int R>
   static void forward_pixels(const Plan<T>& P, Act act, PixelCursor<T>& cur, int64_t p, T* y) {
-    const T* org[R];
-    T* yrow[R];
+    const T* org[R] = {};
+    T* yrow[R] = {};
     for (int r = 0; r < R; ++r, cur.next()) {
-      org[r] = cur.origin();
+      org[r] = cur.origin;
       yrow[r] = y + (p + r) * P.g.O;
     }
     const int64_t nvec = P.Opad / L;
@@ -144,47 +153,63 @@ struct Impl {
   // --- filter gradient: KT taps x NV channel vectors, summed over pixels ---
   template <int KT, int NV>
   static void filter_grad_tile(const Plan<T>& P, const T* g, int64_t p0, int64_t p1, int64_t k0, int64_t cb, T* dw) {
-    const int64_t ld = P.Opad;
+    const int64_t ld = P.Opad, xstep = P.g.sw * P.g.C;
     V acc[KT][NV];
+#pragma GCC unroll 12
     for (int k = 0; k < KT; ++k)
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[k][v] = Ops::load(dw + (k0 + k) * ld + cb + v * L);
     int64_t off[KT];
+#pragma GCC unroll 12
     for (int k = 0; k < KT; ++k) off[k] = P.xoff[size_t(k0 + k)];
+    // Pixels run along output rows, where the window origin moves by a fixed step.
     PixelCursor<T> cur(P, p0);
-    for (int64_t p = p0; p < p1; ++p, cur.next()) {
-      const T* org = cur.origin();
+    for (int64_t p = p0; p < p1;) {
+      const int64_t n = std::min(p1 - p, P.g.OW - cur.ow);
+      const T* org = cur.origin;
       const T* gp = g + (p - p0) * ld + cb;
-      V gv[NV];
+      for (int64_t i = 0; i < n; ++i, org += xstep, gp += ld) {
+        V gv[NV];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) gv[v] = Ops::load(gp + v * L);
-#pragma GCC unroll 16
-      for (int k = 0; k < KT; ++k) {
-        const V x = Ops::bcast(org + off[k]);
+        for (int v = 0; v < NV; ++v) gv[v] = Ops::load(gp + v * L);
+#pragma GCC unroll 12
+        for (int k = 0; k < KT; ++k) {
+          const V x = Ops::bcast(org + off[k]);
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[k][v] = Ops::fma(x, gv[v], acc[k][v]);
+          for (int v = 0; v < NV; ++v) acc[k][v] = Ops::fma(x, gv[v], acc[k][v]);
+        }
       }
+      p += n;
+      cur.ow = P.g.OW - 1;  // the row is done: step to the next one
+      cur.next();
     }
+#pragma GCC unroll 12
     for (int k = 0; k < KT; ++k)
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) Ops::store(dw + (k0 + k) * ld + cb + v * L, acc[k][v]);
   }
 
-  template <int NV>
-  static void filter_grad_block(const Plan<T>& P, const T* g, int64_t p0, int64_t p1, int64_t cb, T* dw) {
-    const int64_t K = P.g.K();
-    int64_t k = 0;
-    // Taps in tiles of 8, 4, 2, 1 (capped by the register budget).
-    if constexpr (Ops::kMaxKT >= 8)
-      for (; k + 8 <= K; k += 8) filter_grad_tile<8, NV>(P, g, p0, p1, k, cb, dw);
-    for (; k + 4 <= K; k += 4) filter_grad_tile<4, NV>(P, g, p0, p1, k, cb, dw);
-    for (; k + 2 <= K; k += 2) filter_grad_tile<2, NV>(P, g, p0, p1, k, cb, dw);
-    for (; k < K; ++k) filter_grad_tile<1, NV>(P, g, p0, p1, k, cb, dw);
+  // K split into the fewest tiles of at most kMaxKT taps, sizes as equal as
+  // possible (3x3 windows: K = 9 Cin, tiles of 9).
+  template <int NV, int... KT>
+  static void filter_grad_block(const Plan<T>& P, const T* g, int64_t p0, int64_t p1, int64_t cb, T* dw,
+                                std::integer_sequence<int, KT...>) {
+    using Tile = void (*)(const Plan<T>&, const T*, int64_t, int64_t, int64_t, int64_t, T*);
+    static constexpr Tile tiles[] = {&filter_grad_tile<KT + 1, NV>...};
+    const int64_t K = P.g.K(), n = (K + Ops::kMaxKT - 1) / Ops::kMaxKT;
+    for (int64_t t = 0, k = 0; t < n; ++t) {
+      const int64_t size = K / n + (t < K % n ? 1 : 0);
+      tiles[size - 1](P, g, p0, p1, k, cb, dw);
+      k += size;
+    }
   }
 
   static void filter_grad(const Plan<T>& P, const T* g, int64_t p0, int64_t p1, T* dw) {
     const int64_t nvec = P.Opad / L;
     int64_t v = 0;
-    for (; v + Ops::kNV <= nvec; v += Ops::kNV) filter_grad_block<Ops::kNV>(P, g, p0, p1, v * L, dw);
-    for (; v < nvec; ++v) filter_grad_block<1>(P, g, p0, p1, v * L, dw);
+    const auto sizes = std::make_integer_sequence<int, Ops::kMaxKT>();
+    for (; v + Ops::kNV <= nvec; v += Ops::kNV) filter_grad_block<Ops::kNV>(P, g, p0, p1, v * L, dw, sizes);
+    for (; v < nvec; ++v) filter_grad_block<1>(P, g, p0, p1, v * L, dw, sizes);
   }
 
   // --- input gradient ------------------------------------------------------
@@ -197,90 +222,139 @@ struct Impl {
   // [jlo, jhi) every such tap exists, so tiles of R pixels there run one
   // tap list with the g pointer advanced by j.
   struct Tap {
-    int64_t g_off, w_off;  // into g (for j = 0) and wpack
+    int64_t g_off, w_off;  // one channel vector of a tap, into g (for j = 0) and wpack
   };
 
   template <int C, int R>
   static void input_grad_tile(const Plan<T>& P, const T* g, const Tap* taps, size_t ntaps, T* dx0, int64_t dx_step) {
-    V acc[R][C];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
+    // Short tiles split the sum into S interleaved chains to hide FMA latency.
+    constexpr int S = R >= 4 ? 1 : 4 / R;
+    V acc[S][R][C];
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = Ops::zero();
+    for (int s = 0; s < S; ++s)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[s][r][c] = Ops::zero();
     const int64_t ld = P.Opad;
-    for (size_t t = 0; t < ntaps; ++t) {
-      const T* gp = g + taps[t].g_off;
-      const T* wp = P.wpack + taps[t].w_off;
-      for (int64_t j = 0; j < ld; j += L) {
-        V wv[C];
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) wv[c] = Ops::load(wp + c * ld + j);
+    // One base register per pixel. The empty asm hides that they are g + r*ld:
+    // otherwise GCC rebuilds each address from the previous one, a serial chain of adds.
+    const T* gr[R];
 #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const V gv = Ops::load(gp + r * ld + j);
+    for (int r = 0; r < R; ++r) {
+      gr[r] = g + r * ld;
+      asm("" : "+r"(gr[r]));
+    }
+    auto step = [&](const Tap& tap, V(&a)[R][C]) {
+      const T* wp = P.wpack + tap.w_off;
+      V wv[C];
 #pragma GCC unroll 4
-          for (int c = 0; c < C; ++c) acc[r][c] = Ops::fma(gv, wv[c], acc[r][c]);
-        }
+      for (int c = 0; c < C; ++c) wv[c] = Ops::load(wp + c * ld);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        // In a register once, not folded into each of the C FMAs as another load.
+        const V gv = C > 1 ? Ops::reg(Ops::load(gr[r] + tap.g_off)) : Ops::load(gr[r] + tap.g_off);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) a[r][c] = Ops::fma(gv, wv[c], a[r][c]);
       }
+    };
+    size_t t = 0;
+    for (; t + S <= ntaps; t += S)
+#pragma GCC unroll 4
+      for (int s = 0; s < S; ++s) step(taps[t + s], acc[s]);
+    for (; t < ntaps; ++t) step(taps[t], acc[0]);
+    // Every loop over acc is unrolled: a variable index would keep acc in memory.
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[0][r][c] = Ops::add(acc[0][r][c], acc[s][r][c]);
+    // Lane sums, eight vectors at a time where R*C allows (a shuffle tree, cheaper than eight reductions).
+    T sums[R * C];
+    if constexpr (R * C % 8 == 0) {
+#pragma GCC unroll 4
+      for (int i = 0; i < R * C; i += 8) {
+        V v[8];
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) v[q] = acc[0][(i + q) / C][(i + q) % C];
+        Ops::hsum8(v, sums + i);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int i = 0; i < R * C; ++i) sums[i] = Ops::hsum(acc[0][i / C][i % C]);
     }
     for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c) dx0[r * dx_step + c] = Ops::hsum(acc[r][c]);
+      for (int c = 0; c < C; ++c) dx0[r * dx_step + c] = sums[r * C + c];
+  }
+
+  // q = num / s if s divides num (num may be negative).
+  static bool divides(int64_t num, int64_t s, int64_t& q) {
+    if (s == 1) return q = num, true;
+    if (num % s != 0) return false;
+    q = num / s;
+    return true;
   }
 
   template <int C>
   static void input_grad_rows(const Plan<T>& P, const T* g, int64_t ih0, int64_t ih1, T* dx) {
     constexpr int R = Ops::kAcc / C < 8 ? Ops::kAcc / C : 8;
     const ConvGeom& G = P.g;
-    const int64_t ld = P.Opad;
-    std::vector<std::pair<int64_t, int64_t>> rows, cols;  // (kh, oh) and (kw, b)
-    std::vector<Tap> taps;
+    const int64_t ld = P.Opad, step = G.sw * C;
+    // Per residue c0 of the width stride: its taps (kw, b) and interior [jlo, jhi).
+    struct Residue {
+      int64_t count, jlo, jhi;
+      std::vector<std::pair<int64_t, int64_t>> cols;
+    };
+    std::vector<Residue> residues(size_t(std::min(G.sw, G.W)));
+    for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
+      Residue& res = residues[size_t(c0)];
+      res.count = (G.W - c0 + G.sw - 1) / G.sw;
+      res.jlo = 0;
+      res.jhi = res.count;
+      for (int64_t kw = 0, b; kw < G.KW; ++kw)
+        if (divides(c0 + G.pl - kw * G.dw, G.sw, b)) {
+          res.cols.push_back({kw, b});
+          res.jlo = std::max(res.jlo, -b);
+          res.jhi = std::min(res.jhi, G.OW - b);
+        }
+    }
+    std::vector<std::pair<int64_t, int64_t>> rows;  // (kh, oh) of the current input row
     rows.reserve(size_t(G.KH));
-    cols.reserve(size_t(G.KW));
-    taps.reserve(size_t(G.KH * G.KW));
-    auto add_taps = [&](int64_t j, bool all) {  // all: skip the range check (interior)
-      taps.clear();
+    std::vector<Tap> tap_buf(size_t(G.KH * G.KW * ld / L));
+    Tap* const taps = tap_buf.data();
+    size_t ntaps = 0;
+    auto add_taps = [&](const Residue& res, int64_t j, bool all) {  // all: skip the range check (interior)
+      ntaps = 0;
       for (const auto& [kh, oh] : rows)
-        for (const auto& [kw, b] : cols)
-          if (all || (j + b >= 0 && j + b < G.OW)) taps.push_back({(oh * G.OW + j + b) * ld, (kh * G.KW + kw) * C * ld});
+        for (const auto& [kw, b] : res.cols)
+          if (all || (j + b >= 0 && j + b < G.OW))
+            for (int64_t v = 0; v < ld; v += L) taps[ntaps++] = {(oh * G.OW + j + b) * ld + v, (kh * G.KW + kw) * C * ld + v};
     };
     for (int64_t ih = ih0; ih < ih1; ++ih) {
       rows.clear();
-      for (int64_t kh = 0; kh < G.KH; ++kh) {
-        const int64_t num = ih + G.pt - kh * G.dh;
-        if (num >= 0 && num % G.sh == 0 && num / G.sh < G.OH) rows.push_back({kh, num / G.sh});
-      }
-      T* dxrow = dx + ih * G.W * C;
-      for (int64_t c0 = 0; c0 < std::min(G.sw, G.W); ++c0) {
-        const int64_t count = (G.W - c0 + G.sw - 1) / G.sw;
-        int64_t jlo = 0, jhi = count;
-        cols.clear();
-        for (int64_t kw = 0; kw < G.KW; ++kw) {
-          const int64_t num = c0 + G.pl - kw * G.dw;  // exact division below: C++ truncation is fine
-          if (num % G.sw != 0) continue;
-          const int64_t b = num / G.sw;
-          cols.push_back({kw, b});
-          jlo = std::max(jlo, -b);
-          jhi = std::min(jhi, G.OW - b);
-        }
-        T* dx0 = dxrow + c0 * C;
-        const int64_t step = G.sw * C;
-        auto one = [&](int64_t j, bool all) {
-          add_taps(j, all);
-          input_grad_tile<C, 1>(P, g, taps.data(), taps.size(), dx0 + j * step, 0);
+      for (int64_t kh = 0, oh; kh < G.KH; ++kh)
+        if (divides(ih + G.pt - kh * G.dh, G.sh, oh) && oh >= 0 && oh < G.OH) rows.push_back({kh, oh});
+      for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
+        const Residue& res = residues[size_t(c0)];
+        T* dx0 = dx + ih * G.W * C + c0 * C;
+        auto one = [&](int64_t j) {
+          add_taps(res, j, false);
+          input_grad_tile<C, 1>(P, g, taps, ntaps, dx0 + j * step, 0);
         };
-        if (jhi - jlo >= R) {
-          add_taps(0, true);
-          // The last tile overlaps the one before: recomputing identical values is cheaper than a tail.
-          for (int64_t j = jlo;; j += R) {
-            const int64_t jt = std::min(j, jhi - R);
-            input_grad_tile<C, R>(P, g + jt * ld, taps.data(), taps.size(), dx0 + jt * step, step);
-            if (jt + R == jhi) break;
-          }
-          for (int64_t j = 0; j < std::min(jlo, count); ++j) one(j, false);
-          for (int64_t j = std::max(jhi, jlo); j < count; ++j) one(j, false);
-        } else {
-          for (int64_t j = 0; j < count; ++j) one(j, false);
+        if (res.jhi - res.jlo < R) {
+          for (int64_t j = 0; j < res.count; ++j) one(j);
+          continue;
         }
+        add_taps(res, 0, true);
+        // The last tile overlaps the one before: recomputing identical values is cheaper than a tail.
+        for (int64_t j = res.jlo;; j += R) {
+          const int64_t jt = std::min(j, res.jhi - R);
+          input_grad_tile<C, R>(P, g + jt * ld, taps, ntaps, dx0 + jt * step, step);
+          if (jt + R == res.jhi) break;
+        }
+        for (int64_t j = 0; j < res.jlo; ++j) one(j);
+        for (int64_t j = res.jhi; j < res.count; ++j) one(j);
       }
     }
   }
