@@ -19,6 +19,7 @@
 #include "../../csrc/core/cpu.h"
 #include "../../csrc/core/parallel.h"
 #include "../../csrc/kernels/conv.h"
+#include "../../csrc/kernels/conv_kernels.h"
 #include "../../csrc/kernels/gemm.h"
 
 using namespace tt;
@@ -28,21 +29,33 @@ namespace {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-struct Timing {
-  double min, median;
+struct Item {
+  const char* name;
+  double flop;  // for the GFLOP/s column; 0 for none
+  std::function<void()> fn;
+  std::vector<double> t;
 };
 
-Timing time_it(const std::function<void()>& fn, double budget) {
-  fn();  // warm up (caches, allocator)
-  std::vector<double> t;
+// Runs the items round robin until each has `budget` seconds of samples (at
+// least 5): under a fluctuating machine load all see the same conditions.
+// Reports min and median; rates use the min.
+void measure(std::vector<Item>& items, double budget, double peak) {
+  for (Item& it : items) it.fn();  // warm up (caches, allocator)
   const double start = now();
-  while (t.size() < 5 || (now() - start < budget && t.size() < 1000)) {
-    const double t0 = now();
-    fn();
-    t.push_back(now() - t0);
+  while (items[0].t.size() < 5 || (now() - start < budget * double(items.size()) && items[0].t.size() < 1000))
+    for (Item& it : items) {
+      const double t0 = now();
+      it.fn();
+      it.t.push_back(now() - t0);
+    }
+  for (Item& it : items) {
+    std::sort(it.t.begin(), it.t.end());
+    const double mn = it.t.front(), med = it.t[it.t.size() / 2];
+    std::printf("  %-36s %8.3f / %8.3f ms", it.name, mn * 1e3, med * 1e3);
+    if (it.flop > 0)
+      std::printf("  %7.1f GF  %5.1f%%pk", it.flop / mn * 1e-9, peak > 0 ? 100 * it.flop / mn * 1e-9 / peak : 0.0);
+    std::printf("\n");
   }
-  std::sort(t.begin(), t.end());
-  return {t.front(), t[t.size() / 2]};
 }
 
 #if defined(__x86_64__)
@@ -100,8 +113,8 @@ int main(int argc, char** argv) {
   const double peak1 = fma_peak();
   std::printf("threads %d, isa %s, fp32 FMA peak %.0f GFLOP/s per core (%.0f for %d threads)\n", threads,
               isa_name(isa()), peak1, peak1 * threads, threads);
-  std::printf("times in ms as min/median; GF = GFLOP/s at the min; %%pk = fraction of the %d-thread peak\n\n",
-              threads);
+  std::printf("times in ms as min / median of interleaved runs; GF = GFLOP/s at the min; %%pk = fraction of the "
+              "%d-thread peak\n\n", threads);
   const double peak = peak1 * threads;
   struct S {
     int64_t N, H, W, C, O, k;
@@ -119,29 +132,18 @@ int main(int argc, char** argv) {
     std::printf("(N,H,W,Cin,Cout,k) = (%lld,%lld,%lld,%lld,%lld,%lld)  %s strategy, %.1f MFLOP per pass\n",
                 (long long)s.N, (long long)s.H, (long long)s.W, (long long)s.C, (long long)s.O, (long long)s.k,
                 conv_uses_direct(g) ? "direct" : "GEMM", flop * 1e-6);
-    auto report = [&](const char* what, double passes, const std::function<void()>& fn) {
-      const Timing t = time_it(fn, budget);
-      const double gf = passes * flop / t.min * 1e-9;
-      std::printf("  %-34s %8.3f / %8.3f ms  %7.1f GF  %5.1f%%pk\n", what, t.min * 1e3, t.median * 1e3, gf,
-                  peak > 0 ? 100 * gf / peak : 0.0);
-      return t.min;
-    };
-    const double tf = report("forward", 1, [&] { conv2d(x, w, one, one, same, &b, Act::none); });
-    const double tb = report("backward (dx, dw, db)", 2, [&] {
-      conv2d_backward(x, w, y, dy, one, one, same, Act::none, true, true);
-    });
-    report("  backward filter (dw)", 1, [&] { conv2d_backward_filter(x, dy, w.shape, one, one, same); });
-    report("  backward input (dx)", 1, [&] { conv2d_backward_input(dy, w, x.shape, one, one, same); });
-    std::printf("  %-34s %8.3f ms  %7.1f GF  %5.1f%%pk\n", "forward + backward", (tf + tb) * 1e3,
-                3 * flop / (tf + tb) * 1e-9, peak > 0 ? 100 * 3 * flop / (tf + tb) * 1e-9 / peak : 0.0);
-    if (conv_uses_direct(g)) {
-      std::printf("\n");
-      continue;
-    }
-    // The GEMM calls of the GEMM strategy, alone, on blocks already in im2col form.
+    std::vector<Item> items;
+    items.push_back({"forward", flop, [&] { conv2d(x, w, one, one, same, &b, Act::none); }, {}});
+    items.push_back({"backward (dx, dw, db)", 2 * flop,
+                     [&] { conv2d_backward(x, w, y, dy, one, one, same, Act::none, true, true); }, {}});
+    items.push_back({"  backward filter (dw)", flop,
+                     [&] { conv2d_backward_filter(x, dy, w.shape, one, one, same); }, {}});
+    items.push_back({"  backward input (dx)", flop, [&] { conv2d_backward_input(dy, w, x.shape, one, one, same); }, {}});
+    // The GEMM strategy's parts alone: its GEMM calls on blocks already in
+    // im2col form, and its own im2col / col2im passes.
     const ConvBlocking bl = conv_blocking(g, sizeof(float));
     const int64_t K = g.K(), O = g.O, M = bl.rows;
-    Tensor A = randn({M, K}), G = randn({M, O});
+    Tensor A = randn({M, K}), G = randn({M, O}), dx = randn(x.shape);
     // One output buffer per group, as the real code has (a group's blocks run on one thread).
     const int64_t csize = std::max({M * O, K * O, M * K});
     Tensor Cb = randn({bl.groups, csize});
@@ -149,22 +151,46 @@ int main(int argc, char** argv) {
     const float* Gp = G.data<float>();
     const float* wp = w.data<float>();
     const float* bp = b.data<float>();
-    std::printf("  GEMM calls alone, %lld blocks of %lld rows in %lld groups (each thread runs whole calls):\n",
-                (long long)bl.blocks, (long long)M, (long long)bl.groups);
-    auto blocks = [&](const std::function<void(float*)>& call) {
+    auto blocks = [&](const std::function<void(float*, int64_t, int64_t)>& call) {
       parallel_for(0, bl.blocks, 1, [&](int64_t b0, int64_t b1) {
-        for (int64_t i = b0; i < b1; ++i) call(Cb.data<float>() + i * bl.groups / bl.blocks * csize);
+        for (int64_t i = b0; i < b1; ++i)
+          call(Cb.data<float>() + i * bl.groups / bl.blocks * csize, i * M, std::min(g.pixels(), (i + 1) * M));
       });
     };
-    report("    fwd  y = A W + b  (M,N,K)", 1, [&] {
-      blocks([&](float* C) { gemm<float>(false, false, M, O, K, 1.f, Ap, K, wp, O, 0.f, C, O, bp, Act::none); });
-    });
-    report("    dw  += A^T G      (K,N,M)", 1, [&] {
-      blocks([&](float* C) { gemm<float>(true, false, K, O, M, 1.f, Ap, K, Gp, O, 1.f, C, O); });
-    });
-    report("    dcol = G W^T      (M,K,N)", 1, [&] {
-      blocks([&](float* C) { gemm<float>(false, true, M, K, O, 1.f, Gp, O, wp, O, 0.f, C, K); });
-    });
+    const auto& kern = cpu_best_isa() == Isa::avx512 ? convk::kernels_avx512<float>()
+                       : cpu_best_isa() == Isa::avx2 ? convk::kernels_avx2<float>()
+                                                     : convk::kernels_portable<float>();
+    if (!conv_uses_direct(g)) {
+      items.push_back({"GEMM  y = A W + b     (M,N,K)", flop, [&] {
+        blocks([&](float* C, int64_t, int64_t) {
+          gemm<float>(false, false, M, O, K, 1.f, Ap, K, wp, O, 0.f, C, O, bp, Act::none);
+        });
+      }, {}});
+      items.push_back({"GEMM  dw += A^T G     (K,N,M)", flop, [&] {
+        blocks([&](float* C, int64_t, int64_t) { gemm<float>(true, false, K, O, M, 1.f, Ap, K, Gp, O, 1.f, C, O); });
+      }, {}});
+      items.push_back({"GEMM  dcol = G W^T    (M,K,N)", flop, [&] {
+        blocks([&](float* C, int64_t, int64_t) { gemm<float>(false, true, M, K, O, 1.f, Gp, O, wp, O, 0.f, C, K); });
+      }, {}});
+      items.push_back({"im2col (all blocks)", 0, [&] {
+        blocks([&](float* C, int64_t p0, int64_t p1) { kern.im2col(g, x.data<float>(), p0, p1, C); });
+      }, {}});
+      items.push_back({"col2im_add (all blocks)", 0, [&] {
+        blocks([&](float* C, int64_t p0, int64_t p1) { kern.col2im_add(g, C, p0, p1, dx.data<float>()); });
+      }, {}});
+      std::printf("  GEMM strategy: %lld blocks of %lld rows, %lld groups; GEMM and im2col timed alone below\n",
+                  (long long)bl.blocks, (long long)M, (long long)bl.groups);
+    }
+    measure(items, budget, peak);
+    const double fwd = items[0].t.front(), bwd = items[1].t.front();
+    std::printf("  %-36s %8.3f ms             %7.1f GF  %5.1f%%pk\n", "forward + backward", (fwd + bwd) * 1e3,
+                3 * flop / (fwd + bwd) * 1e-9, peak > 0 ? 100 * 3 * flop / (fwd + bwd) * 1e-9 / peak : 0.0);
+    if (!conv_uses_direct(g)) {
+      // Everything but the GEMM calls: what the conv adds on top of whatever GEMM it runs on.
+      const double gemm_all = items[4].t.front() + items[5].t.front() + items[6].t.front();
+      std::printf("  %-36s %8.3f ms  (%.0f%% of forward + backward)\n", "own overhead (fwd+bwd - GEMM calls)",
+                  (fwd + bwd - gemm_all) * 1e3, 100 * (fwd + bwd - gemm_all) / (fwd + bwd));
+    }
     std::printf("\n");
   }
   return 0;

@@ -5,7 +5,7 @@
 
 #include "../core/cpu.h"
 #include "../core/parallel.h"
-#include "conv_direct.h"
+#include "conv_kernels.h"
 #include "gemm.h"
 
 namespace tt::kernels {
@@ -70,77 +70,6 @@ bool pointwise(const ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
 }
 
-// Visits output pixels p0, p0+1, ... as (n, oh, ow).
-struct Cursor {
-  int64_t n, oh, ow;
-  const ConvGeom& g;
-  Cursor(const ConvGeom& geom, int64_t p) : g(geom) {
-    n = p / (g.OH * g.OW);
-    oh = p / g.OW % g.OH;
-    ow = p % g.OW;
-  }
-  void next() {
-    if (++ow == g.OW) {
-      ow = 0;
-      if (++oh == g.OH) oh = 0, ++n;
-    }
-  }
-};
-
-// For each tap of output pixel `c`: fn(a, x) where `a` is the run of C
-// im2col entries and x the input run it maps to, or null for padding.
-// Runs that are contiguous in both (dilation 1 along the width, whole
-// window row inside the image) are passed as one run of KW*C.
-template <typename F>
-void for_each_tap(const ConvGeom& g, const Cursor& c, const F& fn) {
-  const int64_t C = g.C, iw0 = c.ow * g.sw - g.pl;
-  const bool row_inside = g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
-  for (int64_t kh = 0, a = 0; kh < g.KH; ++kh) {
-    const int64_t ih = c.oh * g.sh - g.pt + kh * g.dh;
-    if (ih < 0 || ih >= g.H) {
-      fn(a, int64_t(-1), g.KW * C);
-      a += g.KW * C;
-      continue;
-    }
-    const int64_t row = (c.n * g.H + ih) * g.W;
-    if (row_inside) {
-      fn(a, (row + iw0) * C, g.KW * C);
-      a += g.KW * C;
-      continue;
-    }
-    for (int64_t kw = 0; kw < g.KW; ++kw, a += C) {
-      const int64_t iw = iw0 + kw * g.dw;
-      fn(a, iw >= 0 && iw < g.W ? (row + iw) * C : int64_t(-1), C);
-    }
-  }
-}
-
-// Rows p0..p1 of the im2col matrix, [pixels][K] with K ordered (kh, kw, ci).
-template <typename T>
-void im2col(const ConvGeom& g, const T* x, int64_t p0, int64_t p1, T* A) {
-  const int64_t K = g.K();
-  Cursor c(g, p0);
-  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
-    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
-      if (xi < 0) std::fill_n(A + a, len, T(0));
-      else std::copy_n(x + xi, len, A + a);
-    });
-}
-
-// dx += the im2col rows p0..p1 scattered back to their input pixels.
-template <typename T>
-void col2im_add(const ConvGeom& g, const T* A, int64_t p0, int64_t p1, T* dx) {
-  const int64_t K = g.K();
-  Cursor c(g, p0);
-  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
-    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
-      if (xi < 0) return;
-      T* d = dx + xi;
-      const T* s = A + a;
-      for (int64_t i = 0; i < len; ++i) d[i] += s[i];
-    });
-}
-
 template <typename T>
 T* scratch(Tensor& t, int64_t n) {
   t = Tensor::empty({std::max<int64_t>(n, 1)}, dtype_of<T>::value);
@@ -173,6 +102,18 @@ void sum_rows_into(const T* rows, int64_t nrows, int64_t n, int64_t ld, T* out) 
     for (int64_t i = 0; i < n; ++i) out[i] += rows[i];
 }
 
+// The kernels of conv_kernels.h for the ISA in use.
+template <typename T>
+const convk::Kernels<T>& isa_kernels() {
+  static const convk::Kernels<T> portable = convk::kernels_portable<T>();
+#if defined(__x86_64__) || defined(_M_X64)
+  static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>(), avx512 = convk::kernels_avx512<T>();
+  if (isa() == Isa::avx512) return avx512;
+  if (isa() == Isa::avx2) return avx2;
+#endif
+  return portable;
+}
+
 // ---- GEMM strategy ---------------------------------------------------------
 
 template <typename T>
@@ -180,12 +121,13 @@ void forward_gemm(const ConvGeom& g, const T* x, const T* w, const T* bias, Act 
   const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
   const ConvBlocking b = conv_blocking(g, sizeof(T));
   const bool pw = pointwise(g);
+  const auto& kern = isa_kernels<T>();
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
     Tensor keep;
     T* A = pw ? nullptr : scratch<T>(keep, b.rows * K);
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
-      if (!pw) im2col(g, x, p0, p1, A);
+      if (!pw) kern.im2col(g, x, p0, p1, A);
       gemm<T>(false, false, p1 - p0, O, K, T(1), pw ? x + p0 * K : A, ldk, w, O, T(0), y + p0 * O, O, bias, act);
     }
   });
@@ -197,6 +139,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
   const ConvBlocking b = conv_blocking(g, sizeof(T));
   const bool pw = pointwise(g);
+  const auto& kern = isa_kernels<T>();
   if (dw || db) {
     // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
     const int64_t part = K * O + O;
@@ -215,7 +158,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
           const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
           const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
           if (dw) {
-            if (!pw) im2col(g, x, p0, p1, A);
+            if (!pw) kern.im2col(g, x, p0, p1, A);
             gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, blk == blk0 ? T(0) : T(1),
                     pdw, O);
           }
@@ -239,7 +182,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
           const int64_t p1 = std::min((n + 1) * hw, p0 + b.rows);
           const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
           gemm<T>(false, true, p1 - p0, K, O, T(1), gr, O, w, O, T(0), pw ? dx + p0 * K : A, ldk);
-          if (!pw) col2im_add(g, A, p0, p1, dx);
+          if (!pw) kern.col2im_add(g, A, p0, p1, dx);
         }
       }
     });
@@ -248,26 +191,15 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
 
 // ---- direct strategy (few input channels) ----------------------------------
 
-template <typename T>
-const direct::Kernels<T>& direct_kernels() {
-  static const direct::Kernels<T> portable = direct::kernels_portable<T>();
-#if defined(__x86_64__) || defined(_M_X64)
-  static const direct::Kernels<T> avx2 = direct::kernels_avx2<T>(), avx512 = direct::kernels_avx512<T>();
-  if (isa() == Isa::avx512) return avx512;
-  if (isa() == Isa::avx2) return avx2;
-#endif
-  return portable;
-}
-
-// The plan of conv_direct.h and the buffers it points into.
+// The plan of conv_kernels.h and the buffers it points into.
 template <typename T>
 struct DirectSetup {
-  direct::Plan<T> plan;
+  convk::Plan<T> plan;
   Tensor xpad, wpack, bias;
 
   // x and w may be null when the caller needs neither windows nor filter.
   DirectSetup(const ConvGeom& g, int width, const T* x, const T* w, const T* b) {
-    direct::Plan<T>& P = plan;
+    convk::Plan<T>& P = plan;
     P.g = g;
     P.Hp = g.H + g.pt + g.pb;
     P.Wp = g.W + g.pl + g.pr;
@@ -312,7 +244,7 @@ struct DirectSetup {
 
 template <typename T>
 void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
-  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, x, w, bias);
   const ConvBlocking b = split(g.pixels(), 256);
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
@@ -323,7 +255,7 @@ void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Ac
 template <typename T>
 void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                      T* db) {
-  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, dw ? x : nullptr, dx ? w : nullptr, nullptr);
   const int64_t K = g.K(), O = g.O, Op = s.plan.Opad, hw = g.OH * g.OW;
   // The kernels want g with rows of Opad: copy (and apply act') unless dy already is that.

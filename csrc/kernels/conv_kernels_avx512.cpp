@@ -1,12 +1,13 @@
-// Direct convolution kernels for AVX-512 (32 zmm registers).
+// Convolution kernels for AVX-512 (32 zmm registers).
 #include <immintrin.h>
 
-// GCC 12 reports _mm512_undefined_*() inside max/min/extract as uninitialised.
+// GCC 12 reports the _mm512_undefined_*() inside many intrinsics as uninitialised.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
-#include "conv_direct.h"
+#include "conv_kernels.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 namespace {
 
 struct Avx512Tiles {
@@ -88,4 +89,4 @@ struct Avx512D : Avx512Tiles {
 template <> Kernels<float> kernels_avx512<float>() { return Impl<Avx512F>::table(); }
 template <> Kernels<double> kernels_avx512<double>() { return Impl<Avx512D>::table(); }
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk

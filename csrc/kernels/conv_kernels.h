@@ -1,10 +1,12 @@
-// Direct convolution kernels for inputs with few channels (Cin <= 4, first
-// layers), where K = KH*KW*Cin is too short for GEMM to be efficient.
-// Written once against a small vector interface `Ops` and compiled once per
-// ISA (conv_direct.cpp: portable 16-byte vectors, conv_avx2.cpp,
-// conv_avx512.cpp).
+// The convolution kernels that depend on the instruction set, written once
+// against a small vector interface `Ops` and compiled once per ISA
+// (conv_kernels.cpp: portable 16-byte vectors, conv_kernels_avx2.cpp,
+// conv_kernels_avx512.cpp):
+//  - im2col / col2im for the GEMM strategy (vector copies of contiguous runs);
+//  - direct kernels for inputs with few channels (Cin <= 4, first layers),
+//    where K = KH*KW*Cin is too short for GEMM to be efficient.
 //
-// Data the kernels read (prepared by conv.cpp):
+// Data the direct kernels read (prepared by conv.cpp):
 //   xpad  the input with its padding written out as zeros, [N][Hp][Wp][C],
 //         so a window never needs bounds checks;
 //   wpack the filter as [K][Opad] (K = KH*KW*C in HWIO order, Opad = Cout
@@ -21,7 +23,7 @@
 #include "activation.h"
 #include "conv.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 
 template <typename T>
 struct Plan {
@@ -36,6 +38,10 @@ struct Plan {
 template <typename T>
 struct Kernels {
   int width;  // lanes per vector: Opad must be a multiple
+  // Rows p0..p1 of the im2col matrix [pixels][K], K ordered (kh, kw, ci) like HWIO.
+  void (*im2col)(const ConvGeom&, const T* x, int64_t p0, int64_t p1, T* A);
+  // dx += im2col rows p0..p1 scattered back to their input pixels.
+  void (*col2im_add)(const ConvGeom&, const T* A, int64_t p0, int64_t p1, T* dx);
   // y[p, :] = act(window(p) . w + bias) for output pixels p in [p0, p1).
   void (*forward)(const Plan<T>&, Act act, int64_t p0, int64_t p1, T* y);
   // dw[K][Opad] += sum over pixels p in [p0, p1), in order, of window(p)^T g[p]
@@ -51,6 +57,45 @@ template <typename T> Kernels<T> kernels_portable();
 template <typename T> Kernels<T> kernels_avx2();
 template <typename T> Kernels<T> kernels_avx512();
 #endif
+
+// Visits output pixels p0, p0+1, ... as (n, oh, ow).
+struct Cursor {
+  int64_t n, oh, ow;
+  const ConvGeom& g;
+  Cursor(const ConvGeom& geom, int64_t p) : g(geom) {
+    n = p / (g.OH * g.OW);
+    oh = p / g.OW % g.OH;
+    ow = p % g.OW;
+  }
+  void next() {
+    if (++ow == g.OW) {
+      ow = 0;
+      if (++oh == g.OH) oh = 0, ++n;
+    }
+  }
+};
+
+// For each tap of output pixel `c`: fn(a, xi, len) where `a` is the offset of
+// a run of im2col entries and xi that of the input run it maps to, or -1 for
+// padding. Runs contiguous in both (dilation 1 along the width, the whole
+// window row inside the image) come as one run of KW*C.
+template <typename F>
+void for_each_tap(const ConvGeom& g, const Cursor& c, const F& fn) {
+  const int64_t C = g.C, iw0 = c.ow * g.sw - g.pl;
+  const bool row_inside = g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
+  for (int64_t kh = 0, a = 0; kh < g.KH; ++kh) {
+    const int64_t ih = c.oh * g.sh - g.pt + kh * g.dh;
+    if (ih < 0 || ih >= g.H || row_inside) {
+      fn(a, ih < 0 || ih >= g.H ? int64_t(-1) : ((c.n * g.H + ih) * g.W + iw0) * C, g.KW * C);
+      a += g.KW * C;
+      continue;
+    }
+    for (int64_t kw = 0; kw < g.KW; ++kw, a += C) {
+      const int64_t iw = iw0 + kw * g.dw;
+      fn(a, iw >= 0 && iw < g.W ? ((c.n * g.H + ih) * g.W + iw) * C : int64_t(-1), C);
+    }
+  }
+}
 
 // Walks output pixels in order, keeping each one's window origin in xpad.
 template <typename T>
@@ -82,6 +127,39 @@ struct Impl {
   using T = typename Ops::T;
   using V = typename Ops::V;
   static constexpr int L = Ops::width;
+
+  // --- im2col / col2im --------------------------------------------------------
+  static void im2col(const ConvGeom& g, const T* x, int64_t p0, int64_t p1, T* A) {
+    const int64_t K = g.K();
+    Cursor c(g, p0);
+    for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
+      for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
+        T* d = A + a;
+        int64_t i = 0;
+        if (xi < 0) {
+          for (; i + L <= len; i += L) Ops::store(d + i, Ops::zero());
+          for (; i < len; ++i) d[i] = T(0);
+          return;
+        }
+        const T* s = x + xi;
+        for (; i + L <= len; i += L) Ops::store(d + i, Ops::load(s + i));
+        for (; i < len; ++i) d[i] = s[i];
+      });
+  }
+
+  static void col2im_add(const ConvGeom& g, const T* A, int64_t p0, int64_t p1, T* dx) {
+    const int64_t K = g.K();
+    Cursor c(g, p0);
+    for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
+      for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
+        if (xi < 0) return;
+        T* d = dx + xi;
+        const T* s = A + a;
+        int64_t i = 0;
+        for (; i + L <= len; i += L) Ops::store(d + i, Ops::add(Ops::load(d + i), Ops::load(s + i)));
+        for (; i < len; ++i) d[i] += s[i];
+      });
+  }
 
   // --- forward: a tile of R pixels x NV vectors of output channels ---------
   // lo/hi clamp the result: (-inf, inf), (0, inf) or (0, 6) for none, relu
@@ -271,15 +349,18 @@ struct Impl {
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) acc[0][r][c] = Ops::add(acc[0][r][c], acc[s][r][c]);
     // Lane sums, eight vectors at a time where R*C allows (a shuffle tree, cheaper than eight reductions).
+    // With dx_step == C (unit stride) the R*C results are contiguous in dx.
     T sums[R * C];
+    T* const out = dx_step == C ? dx0 : sums;
     if constexpr (R * C % 8 == 0) {
 #pragma GCC unroll 4
       for (int i = 0; i < R * C; i += 8) {
         V v[8];
 #pragma GCC unroll 8
         for (int q = 0; q < 8; ++q) v[q] = acc[0][(i + q) / C][(i + q) % C];
-        Ops::hsum8(v, sums + i);
+        Ops::hsum8(v, out + i);
       }
+      if (out == dx0) return;
     } else {
 #pragma GCC unroll 8
       for (int i = 0; i < R * C; ++i) sums[i] = Ops::hsum(acc[0][i / C][i % C]);
@@ -301,10 +382,14 @@ struct Impl {
     constexpr int R = Ops::kAcc / C < 8 ? Ops::kAcc / C : 8;
     const ConvGeom& G = P.g;
     const int64_t ld = P.Opad, step = G.sw * C;
-    // Per residue c0 of the width stride: its taps (kw, b) and interior [jlo, jhi).
-    struct Residue {
+    // Tap lists hold g offsets relative to the first valid output row (oh0)
+    // of the input row: rows with the same pattern of (kh, oh - oh0), e.g.
+    // every inner row at unit stride, reuse them.
+    struct Residue {  // input pixels iw = c0 + j*sw
       int64_t count, jlo, jhi;
-      std::vector<std::pair<int64_t, int64_t>> cols;
+      std::vector<std::pair<int64_t, int64_t>> cols;  // (kw, b): output column j + b
+      std::vector<Tap> inner;                         // for j = 0, every tap valid
+      std::vector<std::vector<Tap>> edge;             // for j outside [jlo, jhi)
     };
     std::vector<Residue> residues(size_t(std::min(G.sw, G.W)));
     for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
@@ -318,43 +403,49 @@ struct Impl {
           res.jlo = std::max(res.jlo, -b);
           res.jhi = std::min(res.jhi, G.OW - b);
         }
+      if (res.jhi - res.jlo < R) res.jlo = res.jhi = 0;  // too few inner pixels for a tile: all edge
+      res.edge.resize(size_t(res.count - (res.jhi - res.jlo)));
     }
-    std::vector<std::pair<int64_t, int64_t>> rows;  // (kh, oh) of the current input row
-    rows.reserve(size_t(G.KH));
-    std::vector<Tap> tap_buf(size_t(G.KH * G.KW * ld / L));
-    Tap* const taps = tap_buf.data();
-    size_t ntaps = 0;
-    auto add_taps = [&](const Residue& res, int64_t j, bool all) {  // all: skip the range check (interior)
-      ntaps = 0;
-      for (const auto& [kh, oh] : rows)
+    std::vector<std::pair<int64_t, int64_t>> rows, rel, rel_built;  // (kh, oh), (kh, oh - oh0)
+    auto build = [&](std::vector<Tap>& taps, const Residue& res, int64_t j, bool inner) {
+      taps.clear();
+      for (const auto& [kh, dh] : rel)
         for (const auto& [kw, b] : res.cols)
-          if (all || (j + b >= 0 && j + b < G.OW))
-            for (int64_t v = 0; v < ld; v += L) taps[ntaps++] = {(oh * G.OW + j + b) * ld + v, (kh * G.KW + kw) * C * ld + v};
+          if (inner || (j + b >= 0 && j + b < G.OW))
+            for (int64_t v = 0; v < ld; v += L) taps.push_back({(dh * G.OW + j + b) * ld + v, (kh * G.KW + kw) * C * ld + v});
     };
     for (int64_t ih = ih0; ih < ih1; ++ih) {
       rows.clear();
       for (int64_t kh = 0, oh; kh < G.KH; ++kh)
         if (divides(ih + G.pt - kh * G.dh, G.sh, oh) && oh >= 0 && oh < G.OH) rows.push_back({kh, oh});
+      const int64_t oh0 = rows.empty() ? 0 : rows[0].second;
+      rel.clear();
+      for (const auto& [kh, oh] : rows) rel.push_back({kh, oh - oh0});
+      if (rel != rel_built || ih == ih0) {
+        for (Residue& res : residues) {
+          build(res.inner, res, 0, true);
+          for (int64_t j = 0, e = 0; j < res.count; ++j)
+            if (j < res.jlo || j >= res.jhi) build(res.edge[size_t(e++)], res, j, false);
+        }
+        rel_built = rel;
+      }
+      const T* grow = g + oh0 * G.OW * ld;
       for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
         const Residue& res = residues[size_t(c0)];
         T* dx0 = dx + ih * G.W * C + c0 * C;
-        auto one = [&](int64_t j) {
-          add_taps(res, j, false);
-          input_grad_tile<C, 1>(P, g, taps, ntaps, dx0 + j * step, 0);
-        };
-        if (res.jhi - res.jlo < R) {
-          for (int64_t j = 0; j < res.count; ++j) one(j);
-          continue;
+        if (res.jhi > res.jlo) {
+          // The last tile overlaps the one before: recomputing identical values is cheaper than a tail.
+          for (int64_t j = res.jlo;; j += R) {
+            const int64_t jt = std::min(j, res.jhi - R);
+            input_grad_tile<C, R>(P, grow + jt * ld, res.inner.data(), res.inner.size(), dx0 + jt * step, step);
+            if (jt + R == res.jhi) break;
+          }
         }
-        add_taps(res, 0, true);
-        // The last tile overlaps the one before: recomputing identical values is cheaper than a tail.
-        for (int64_t j = res.jlo;; j += R) {
-          const int64_t jt = std::min(j, res.jhi - R);
-          input_grad_tile<C, R>(P, g + jt * ld, taps, ntaps, dx0 + jt * step, step);
-          if (jt + R == res.jhi) break;
-        }
-        for (int64_t j = 0; j < res.jlo; ++j) one(j);
-        for (int64_t j = res.jhi; j < res.count; ++j) one(j);
+        for (int64_t j = 0, e = 0; j < res.count; ++j)
+          if (j < res.jlo || j >= res.jhi) {
+            const std::vector<Tap>& taps = res.edge[size_t(e++)];
+            input_grad_tile<C, 1>(P, grow, taps.data(), taps.size(), dx0 + j * step, 0);
+          }
       }
     }
   }
@@ -368,7 +459,7 @@ struct Impl {
     }
   }
 
-  static Kernels<T> table() { return {L, &forward, &filter_grad, &input_grad}; }
+  static Kernels<T> table() { return {L, &im2col, &col2im_add, &forward, &filter_grad, &input_grad}; }
 };
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk

@@ -1,10 +1,10 @@
-// Direct convolution kernels for any CPU: 16-byte GCC/Clang vectors, which
+// Convolution kernels for any CPU: 16-byte GCC/Clang vectors, which
 // become SSE2 on x86-64 and NEON on aarch64.
 #include <cstring>
 
-#include "conv_direct.h"
+#include "conv_kernels.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 namespace {
 
 template <typename TT>
@@ -50,4 +50,4 @@ Kernels<T> kernels_portable() {
 template Kernels<float> kernels_portable<float>();
 template Kernels<double> kernels_portable<double>();
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk

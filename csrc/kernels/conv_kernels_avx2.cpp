@@ -1,9 +1,9 @@
-// Direct convolution kernels for AVX2 + FMA (16 ymm registers).
+// Convolution kernels for AVX2 + FMA (16 ymm registers).
 #include <immintrin.h>
 
-#include "conv_direct.h"
+#include "conv_kernels.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 namespace {
 
 struct Avx2Tiles {
@@ -80,4 +80,4 @@ struct Avx2D : Avx2Tiles {
 template <> Kernels<float> kernels_avx2<float>() { return Impl<Avx2F>::table(); }
 template <> Kernels<double> kernels_avx2<double>() { return Impl<Avx2D>::table(); }
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk
