@@ -193,7 +193,7 @@ struct Impl {
     for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
-        const V a = Ops::min(hi, Ops::max(lo, acc[r][v]));
+        const V a = clamp ? Ops::min(hi, Ops::max(lo, acc[r][v])) : acc[r][v];
         T* dst = yrow[r] + cb + v * L;
         if (v == NV - 1 && last_n < L) Ops::store_n(dst, a, last_n);
         else Ops::store(dst, a);
