@@ -208,7 +208,7 @@ def peak_at(threads):
     from tinytf import _core
     _core.set_num_threads(threads)
     try:
-        return _core.fma_peak_gflops(False)
+        return _core.fma_peak_gflops()
     finally:
         _core.set_num_threads(0)
 

@@ -52,18 +52,28 @@ ConvGeom conv_geometry(const char* op, const Shape& in, const Shape& f, Hw s, Hw
 
 namespace {
 
-constexpr int64_t kGroups = 8;             // partial sums of the filter gradient (fixed: determinism)
-constexpr int64_t kBlockBytes = 384 << 10;  // im2col block: stays in L2 while gemm packs it
+// Backward passes split the batch into this many groups of whole images
+// (fewer for small batches): each group sums its own partial filter and bias
+// gradients, then the partials are added in group order, so the result does
+// not depend on the thread count. Whole images also keep the col2im scatter
+// of one image on one thread.
+constexpr int64_t kGroups = 8;
+constexpr int64_t kBlockBytes = 384 << 10;  // an im2col block stays in L2 while gemm reads it
+
+struct Split {
+  int64_t rows, blocks;
+};
 
 // `total` items in blocks of about `target`, the block count rounded up to a
 // multiple of 8 so 2, 4 or 8 threads get equal shares.
-ConvBlocking split(int64_t total, int64_t target) {
+Split split(int64_t total, int64_t target) {
   int64_t blocks = std::max<int64_t>(1, (total + target - 1) / target);
   if (blocks > 8) blocks = (blocks + 7) / 8 * 8;
   const int64_t rows = std::max<int64_t>(1, (total + blocks - 1) / blocks);
-  blocks = std::max<int64_t>(1, (total + rows - 1) / rows);
-  return {rows, blocks, std::min(blocks, kGroups)};
+  return {rows, std::max<int64_t>(1, (total + rows - 1) / rows)};
 }
+
+int64_t image_groups(const ConvGeom& g) { return std::min(g.N, kGroups); }
 
 // A 1x1 window with unit stride and no padding: the input already is the im2col matrix.
 bool pointwise(const ConvGeom& g) {
@@ -136,57 +146,43 @@ void forward_gemm(const ConvGeom& g, const T* x, const T* w, const T* bias, Act 
 template <typename T>
 void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                    T* db) {
-  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
+  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, hw = g.OH * g.OW;
   const ConvBlocking b = conv_blocking(g, sizeof(T));
   const bool pw = pointwise(g);
   const auto& kern = isa_kernels<T>();
-  if (dw || db) {
-    // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
-    const int64_t part = K * O + O;
-    Tensor parts_t;
-    T* parts = scratch<T>(parts_t, (b.groups - 1) * part);
-    parallel_for(0, b.groups, 1, [&](int64_t g0, int64_t g1) {
-      Tensor keep_a, keep_g;
-      T* A = pw || !dw ? nullptr : scratch<T>(keep_a, b.rows * K);
-      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, b.rows * O);
-      for (int64_t grp = g0; grp < g1; ++grp) {
-        T* pdw = grp == 0 ? dw : parts + (grp - 1) * part;
-        T* pdb = grp == 0 ? db : parts + (grp - 1) * part + K * O;
-        if (pdb) std::fill_n(pdb, O, T(0));
-        const int64_t blk0 = b.blocks * grp / b.groups, blk1 = b.blocks * (grp + 1) / b.groups;
-        for (int64_t blk = blk0; blk < blk1; ++blk) {
-          const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
-          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
-          if (dw) {
-            if (!pw) kern.im2col(g, x, p0, p1, A);
-            gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, blk == blk0 ? T(0) : T(1),
-                    pdw, O);
-          }
-          if (pdb) sum_rows_into(gr, p1 - p0, O, O, pdb);
+  // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
+  const int64_t part = K * O + O;
+  Tensor parts_t;
+  T* parts = dw || db ? scratch<T>(parts_t, (b.groups - 1) * part) : nullptr;
+  parallel_for(0, b.groups, 1, [&](int64_t g0, int64_t g1) {
+    // One im2col buffer: the block's windows for dw, then its columns of dx.
+    Tensor keep_a, keep_g;
+    T* A = pw ? nullptr : scratch<T>(keep_a, b.rows * K);
+    T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, b.rows * O);
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      T* pdw = grp == 0 ? dw : parts + (grp - 1) * part;
+      T* pdb = grp == 0 ? db : parts + (grp - 1) * part + K * O;
+      if (db) std::fill_n(pdb, O, T(0));
+      const int64_t n0 = g.N * grp / b.groups, n1 = g.N * (grp + 1) / b.groups;
+      if (dx && !pw) std::fill_n(dx + n0 * g.H * g.W * g.C, (n1 - n0) * g.H * g.W * g.C, T(0));
+      for (int64_t p0 = n0 * hw; p0 < n1 * hw; p0 += b.rows) {
+        const int64_t p1 = std::min(n1 * hw, p0 + b.rows);
+        const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+        if (dw) {
+          if (!pw) kern.im2col(g, x, p0, p1, A);
+          gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, p0 == n0 * hw ? T(0) : T(1),
+                  pdw, O);
         }
-      }
-    });
-    if (dw) add_parts(dw, parts, b.groups - 1, part, K * O);
-    if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
-  }
-  if (dx) {
-    // col2im adds into overlapping input pixels: one image per thread at a time.
-    const int64_t hw = g.OH * g.OW;
-    parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
-      Tensor keep_a, keep_g;
-      T* A = pw ? nullptr : scratch<T>(keep_a, std::min(b.rows, hw) * K);
-      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, std::min(b.rows, hw) * O);
-      for (int64_t n = n0; n < n1; ++n) {
-        if (!pw) std::fill_n(dx + n * g.H * g.W * g.C, g.H * g.W * g.C, T(0));
-        for (int64_t p0 = n * hw; p0 < (n + 1) * hw; p0 += b.rows) {
-          const int64_t p1 = std::min((n + 1) * hw, p0 + b.rows);
-          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+        if (db) sum_rows_into(gr, p1 - p0, O, O, pdb);
+        if (dx) {
           gemm<T>(false, true, p1 - p0, K, O, T(1), gr, O, w, O, T(0), pw ? dx + p0 * K : A, ldk);
           if (!pw) kern.col2im_add(g, A, p0, p1, dx);
         }
       }
-    });
-  }
+    }
+  });
+  if (dw) add_parts(dw, parts, b.groups - 1, part, K * O);
+  if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
 }
 
 // ---- direct strategy (few input channels) ----------------------------------
@@ -246,7 +242,7 @@ template <typename T>
 void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
   const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, x, w, bias);
-  const ConvBlocking b = split(g.pixels(), 256);
+  const Split b = split(g.pixels(), 256);
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
     kern.forward(s.plan, act, b0 * b.rows, std::min(g.pixels(), b1 * b.rows), y);
   });
@@ -260,9 +256,9 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
   const int64_t K = g.K(), O = g.O, Op = s.plan.Opad, hw = g.OH * g.OW;
   // The kernels want g with rows of Opad: copy (and apply act') unless dy already is that.
   const bool copy_g = act != Act::none || Op != O;
-  // Whole images per group, so each image's g is prepared once and read
-  // twice from cache (filter gradient, then input gradient).
-  const int64_t groups = std::min(g.N, kGroups), part = K * Op + Op;
+  // Each image's g is prepared once and read twice from cache (filter
+  // gradient, then input gradient).
+  const int64_t groups = image_groups(g), part = K * Op + Op;
   Tensor parts_t;
   T* parts = (dw || db) ? scratch<T>(parts_t, groups * part) : nullptr;
   parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
@@ -330,7 +326,8 @@ bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0 || g.C == 0;
 }  // namespace
 
 ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize) {
-  return split(g.pixels(), std::clamp<int64_t>(kBlockBytes / int64_t(std::max<int64_t>(g.K(), 1) * itemsize), 16, 1024));
+  const Split s = split(g.pixels(), std::clamp<int64_t>(kBlockBytes / (std::max<int64_t>(g.K(), 1) * int64_t(itemsize)), 16, 1024));
+  return {s.rows, s.blocks, image_groups(g)};
 }
 
 bool conv_uses_direct(const ConvGeom& g) { return g.C >= 1 && g.C <= kDirectMaxCin; }

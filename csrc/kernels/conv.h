@@ -74,9 +74,9 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& inp
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Shape& filter_shape, Hw strides, Hw dilations,
                               const Padding& pad);
 
-// How the GEMM strategy cuts the pixels: blocks of `rows` output pixels
-// (the last may be shorter), and `groups` fixed groups of blocks for the
-// filter-gradient reduction. Exposed for the C++ benchmark.
+// How the GEMM strategy cuts the pixels: forward blocks of `rows` output
+// pixels (the last may be shorter); the backward cuts each of its `groups`
+// groups of whole images likewise. Exposed for the C++ benchmark.
 struct ConvBlocking {
   int64_t rows, blocks, groups;
 };
