@@ -106,12 +106,6 @@ void add_parts(T* out, const T* parts, int64_t nparts, int64_t stride, int64_t n
   });
 }
 
-template <typename T>
-void sum_rows_into(const T* rows, int64_t nrows, int64_t n, int64_t ld, T* out) {
-  for (int64_t r = 0; r < nrows; ++r, rows += ld)
-    for (int64_t i = 0; i < n; ++i) out[i] += rows[i];
-}
-
 // The kernels of conv_kernels.h for the ISA in use.
 template <typename T>
 const convk::Kernels<T>& isa_kernels() {
@@ -173,7 +167,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
           gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, p0 == n0 * hw ? T(0) : T(1),
                   pdw, O);
         }
-        if (db) sum_rows_into(gr, p1 - p0, O, O, pdb);
+        if (db) kern.add_column_sums(gr, p1 - p0, O, O, pdb);
         if (dx) {
           gemm<T>(false, true, p1 - p0, K, O, T(1), gr, O, w, O, T(0), pw ? dx + p0 * K : A, ldk);
           if (!pw) kern.col2im_add(g, A, p0, p1, dx);
@@ -281,7 +275,7 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
           for (int64_t p0 = 0; p0 < hw; p0 += 512)  // chunks keep g and the windows in L1/L2 across tap tiles
             kern.filter_grad(s.plan, gi + p0 * Op, n * hw + p0, n * hw + std::min(hw, p0 + 512), pdw);
         }
-        if (db) sum_rows_into(gi, hw, Op, Op, pdw + K * Op);
+        if (db) kern.add_column_sums(gi, hw, Op, Op, pdw + K * Op);
         if (dx) kern.input_grad(s.plan, gi, 0, g.H, dx + n * g.H * g.W * g.C);
       }
     }
@@ -320,8 +314,9 @@ void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
 
-// Zero-sized problems: gradients are zeros of the right shape.
-bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0 || g.C == 0; }
+// No output: gradients are zeros of the right shape. (No input channels is
+// no problem: K = 0 and db is still the sum of g.)
+bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0; }
 
 }  // namespace
 
@@ -368,18 +363,7 @@ ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, con
   r.dw = empty ? Tensor::zeros(w.shape, w.dtype) : Tensor::empty(w.shape, w.dtype);
   if (need_dx) r.dx = empty ? Tensor::zeros(x.shape, x.dtype) : Tensor::empty(x.shape, x.dtype);
   if (need_db) r.db = Tensor::zeros({g.O}, w.dtype);
-  if (empty) {
-    if (need_db && g.C == 0 && g.N > 0) {  // no windows, but db is still the sum of g
-      const Tensor gg = dy.contiguous(), yy = y.contiguous();
-      TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
-        using T = decltype(tag);
-        Tensor buf;
-        const T* gr = grad_rows(g, yy.data<T>(), gg.data<T>(), act, 0, g.pixels(), scratch<T>(buf, g.pixels() * g.O));
-        sum_rows_into(gr, g.pixels(), g.O, g.O, r.db.data<T>());
-      });
-    }
-    return r;
-  }
+  if (empty) return r;
   const Tensor xc = x.contiguous(), wc = w.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);

@@ -42,6 +42,8 @@ struct Kernels {
   void (*im2col)(const ConvGeom&, const T* x, int64_t p0, int64_t p1, T* A);
   // dx += im2col rows p0..p1 scattered back to their input pixels.
   void (*col2im_add)(const ConvGeom&, const T* A, int64_t p0, int64_t p1, T* dx);
+  // out[0, n) += the sum of `rows` rows of a [rows][ld] matrix, in row order (db).
+  void (*add_column_sums)(const T* a, int64_t rows, int64_t n, int64_t ld, T* out);
   // y[p, :] = act(window(p) . w + bias) for output pixels p in [p0, p1).
   void (*forward)(const Plan<T>&, Act act, int64_t p0, int64_t p1, T* y);
   // dw[K][Opad] += sum over pixels p in [p0, p1), in order, of window(p)^T g[p]
@@ -159,6 +161,30 @@ struct Impl {
         for (; i + L <= len; i += L) Ops::store(d + i, Ops::add(Ops::load(d + i), Ops::load(s + i)));
         for (; i < len; ++i) d[i] += s[i];
       });
+  }
+
+  // NV vectors of columns [c, c + NV*L) summed over the rows in registers.
+  template <int NV>
+  static void add_column_block(const T* a, int64_t rows, int64_t ld, T* out) {
+    V acc[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = Ops::zero();
+    for (int64_t r = 0; r < rows; ++r, a += ld)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[v] = Ops::add(acc[v], Ops::load(a + v * L));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) Ops::store(out + v * L, Ops::add(Ops::load(out + v * L), acc[v]));
+  }
+
+  static void add_column_sums(const T* a, int64_t rows, int64_t n, int64_t ld, T* out) {
+    int64_t c = 0;
+    for (; c + 4 * L <= n; c += 4 * L) add_column_block<4>(a + c, rows, ld, out + c);
+    for (; c + L <= n; c += L) add_column_block<1>(a + c, rows, ld, out + c);
+    if (c == n) return;
+    T tail[L] = {};  // the last columns, fewer than a vector
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = c; i < n; ++i) tail[i - c] += a[r * ld + i];
+    for (int64_t i = c; i < n; ++i) out[i] += tail[i - c];
   }
 
   // --- forward: a tile of R pixels x NV vectors of output channels ---------
@@ -459,7 +485,9 @@ struct Impl {
     }
   }
 
-  static Kernels<T> table() { return {L, &im2col, &col2im_add, &forward, &filter_grad, &input_grad}; }
+  static Kernels<T> table() {
+    return {L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad};
+  }
 };
 
 }  // namespace tt::kernels::convk
