@@ -50,6 +50,13 @@ ConvGeom conv_geometry(const char* op, const Shape& in, const Shape& f, Hw s, Hw
           h.pad_before, h.pad_after, w.pad_before, w.pad_after};
 }
 
+template <typename T>
+void convk::act_inplace(Act act, T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
+}
+template void convk::act_inplace<float>(Act, float*, int64_t);
+template void convk::act_inplace<double>(Act, double*, int64_t);
+
 namespace {
 
 // Backward passes split the batch into this many groups of whole images

@@ -13,8 +13,13 @@
 //         rounded up to whole vectors, zero-filled);
 //   g     output gradients as [pixels][Opad], zero-filled beyond Cout.
 // Every function writes each of its outputs from one thread, in a fixed order.
+//
+// The implementation is in an anonymous namespace on purpose: each ISA file
+// gets its own private copy, so the linker can never hand code built for
+// AVX-512 to a caller on another CPU. For the same reason it instantiates no
+// std:: templates on shared types (their out-of-line copies would be merged
+// across files) and calls the baseline act_inplace for sigmoid/tanh.
 #pragma once
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <utility>
@@ -59,6 +64,20 @@ template <typename T> Kernels<T> kernels_portable();
 template <typename T> Kernels<T> kernels_avx2();
 template <typename T> Kernels<T> kernels_avx512();
 #endif
+
+// x[i] = act(x[i]) for sigmoid and tanh (defined in conv.cpp, baseline code).
+template <typename T>
+void act_inplace(Act act, T* x, int64_t n);
+
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+struct KPair {  // a tap along one axis: (kernel index, output row or column offset)
+  int64_t k, o;
+  bool operator==(const KPair& other) const { return k == other.k && o == other.o; }
+};
 
 // Visits output pixels p0, p0+1, ... as (n, oh, ow).
 struct Cursor {
@@ -226,8 +245,7 @@ struct Impl {
       }
     }
     if (act == Act::sigmoid || act == Act::tanh)
-      for (int r = 0; r < R; ++r)
-        for (int64_t j = 0, n = (NV - 1) * L + last_n; j < n; ++j) yrow[r][cb + j] = act_forward(act, yrow[r][cb + j]);
+      for (int r = 0; r < R; ++r) act_inplace(act, yrow[r] + cb, (NV - 1) * L + last_n);
   }
 
   // All channel blocks of one tile of R pixels starting at `cur`.
@@ -269,7 +287,7 @@ struct Impl {
     // Pixels run along output rows, where the window origin moves by a fixed step.
     PixelCursor<T> cur(P, p0);
     for (int64_t p = p0; p < p1;) {
-      const int64_t n = std::min(p1 - p, P.g.OW - cur.ow);
+      const int64_t n = min64(p1 - p, P.g.OW - cur.ow);
       const T* org = cur.origin;
       const T* gp = g + (p - p0) * ld + cb;
       for (int64_t i = 0; i < n; ++i, org += xstep, gp += ld) {
@@ -413,11 +431,11 @@ struct Impl {
     // every inner row at unit stride, reuse them.
     struct Residue {  // input pixels iw = c0 + j*sw
       int64_t count, jlo, jhi;
-      std::vector<std::pair<int64_t, int64_t>> cols;  // (kw, b): output column j + b
+      std::vector<KPair> cols;                        // (kw, b): output column j + b
       std::vector<Tap> inner;                         // for j = 0, every tap valid
       std::vector<std::vector<Tap>> edge;             // for j outside [jlo, jhi)
     };
-    std::vector<Residue> residues(size_t(std::min(G.sw, G.W)));
+    std::vector<Residue> residues(size_t(min64(G.sw, G.W)));
     for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
       Residue& res = residues[size_t(c0)];
       res.count = (G.W - c0 + G.sw - 1) / G.sw;
@@ -426,13 +444,13 @@ struct Impl {
       for (int64_t kw = 0, b; kw < G.KW; ++kw)
         if (divides(c0 + G.pl - kw * G.dw, G.sw, b)) {
           res.cols.push_back({kw, b});
-          res.jlo = std::max(res.jlo, -b);
-          res.jhi = std::min(res.jhi, G.OW - b);
+          res.jlo = max64(res.jlo, -b);
+          res.jhi = min64(res.jhi, G.OW - b);
         }
       if (res.jhi - res.jlo < R) res.jlo = res.jhi = 0;  // too few inner pixels for a tile: all edge
       res.edge.resize(size_t(res.count - (res.jhi - res.jlo)));
     }
-    std::vector<std::pair<int64_t, int64_t>> rows, rel, rel_built;  // (kh, oh), (kh, oh - oh0)
+    std::vector<KPair> rows, rel, rel_built;  // (kh, oh), (kh, oh - oh0)
     auto build = [&](std::vector<Tap>& taps, const Residue& res, int64_t j, bool inner) {
       taps.clear();
       for (const auto& [kh, dh] : rel)
@@ -444,7 +462,7 @@ struct Impl {
       rows.clear();
       for (int64_t kh = 0, oh; kh < G.KH; ++kh)
         if (divides(ih + G.pt - kh * G.dh, G.sh, oh) && oh >= 0 && oh < G.OH) rows.push_back({kh, oh});
-      const int64_t oh0 = rows.empty() ? 0 : rows[0].second;
+      const int64_t oh0 = rows.empty() ? 0 : rows[0].o;
       rel.clear();
       for (const auto& [kh, oh] : rows) rel.push_back({kh, oh - oh0});
       if (rel != rel_built || ih == ih0) {
@@ -462,7 +480,7 @@ struct Impl {
         if (res.jhi > res.jlo) {
           // The last tile overlaps the one before: recomputing identical values is cheaper than a tail.
           for (int64_t j = res.jlo;; j += R) {
-            const int64_t jt = std::min(j, res.jhi - R);
+            const int64_t jt = min64(j, res.jhi - R);
             input_grad_tile<C, R>(P, grow + jt * ld, res.inner.data(), res.inner.size(), dx0 + jt * step, step);
             if (jt + R == res.jhi) break;
           }
@@ -490,4 +508,5 @@ struct Impl {
   }
 };
 
+}  // namespace
 }  // namespace tt::kernels::convk
