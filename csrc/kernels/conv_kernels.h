@@ -182,23 +182,39 @@ struct Impl {
       });
   }
 
-  // NV vectors of columns [c, c + NV*L) summed over the rows in registers.
+  // NV vectors of columns summed over the rows in registers, in S = 4/NV
+  // interleaved chains (rows r = S*i + s) so the adds do not wait on each other.
   template <int NV>
   static void add_column_block(const T* a, int64_t rows, int64_t ld, T* out) {
-    V acc[NV];
+    constexpr int S = 4 / NV;
+    V acc[S][NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[v] = Ops::zero();
-    for (int64_t r = 0; r < rows; ++r, a += ld)
+    for (int s = 0; s < S; ++s)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[v] = Ops::add(acc[v], Ops::load(a + v * L));
+      for (int v = 0; v < NV; ++v) acc[s][v] = Ops::zero();
+    int64_t r = 0;
+    for (; r + S <= rows; r += S)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) Ops::store(out + v * L, Ops::add(Ops::load(out + v * L), acc[v]));
+      for (int s = 0; s < S; ++s)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[s][v] = Ops::add(acc[s][v], Ops::load(a + (r + s) * ld + v * L));
+    for (; r < rows; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[0][v] = Ops::add(acc[0][v], Ops::load(a + r * ld + v * L));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      V t = acc[0][v];
+#pragma GCC unroll 4
+      for (int s = 1; s < S; ++s) t = Ops::add(t, acc[s][v]);
+      Ops::store(out + v * L, Ops::add(Ops::load(out + v * L), t));
+    }
   }
 
   static void add_column_sums(const T* a, int64_t rows, int64_t n, int64_t ld, T* out) {
     int64_t c = 0;
     for (; c + 4 * L <= n; c += 4 * L) add_column_block<4>(a + c, rows, ld, out + c);
-    for (; c + L <= n; c += L) add_column_block<1>(a + c, rows, ld, out + c);
+    if (c + 2 * L <= n) add_column_block<2>(a + c, rows, ld, out + c), c += 2 * L;
+    if (c + L <= n) add_column_block<1>(a + c, rows, ld, out + c), c += L;
     if (c == n) return;
     T tail[L] = {};  // the last columns, fewer than a vector
     for (int64_t r = 0; r < rows; ++r)
@@ -435,9 +451,13 @@ struct Impl {
       std::vector<Tap> inner;                         // for j = 0, every tap valid
       std::vector<std::vector<Tap>> edge;             // for j outside [jlo, jhi)
     };
-    std::vector<Residue> residues(size_t(min64(G.sw, G.W)));
+    // Kept per thread across calls (one per image), so they allocate nothing in the steady state.
+    thread_local std::vector<Residue> residues;
+    thread_local std::vector<KPair> rows, rel, rel_built;  // (kh, oh), (kh, oh - oh0)
+    residues.resize(size_t(min64(G.sw, G.W)));
     for (int64_t c0 = 0; c0 < int64_t(residues.size()); ++c0) {
       Residue& res = residues[size_t(c0)];
+      res.cols.clear();
       res.count = (G.W - c0 + G.sw - 1) / G.sw;
       res.jlo = 0;
       res.jhi = res.count;
@@ -450,7 +470,6 @@ struct Impl {
       if (res.jhi - res.jlo < R) res.jlo = res.jhi = 0;  // too few inner pixels for a tile: all edge
       res.edge.resize(size_t(res.count - (res.jhi - res.jlo)));
     }
-    std::vector<KPair> rows, rel, rel_built;  // (kh, oh), (kh, oh - oh0)
     auto build = [&](std::vector<Tap>& taps, const Residue& res, int64_t j, bool inner) {
       taps.clear();
       for (const auto& [kh, dh] : rel)
