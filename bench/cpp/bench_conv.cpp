@@ -1,10 +1,12 @@
 // conv2d micro benchmark: forward, fused backward and its parts for the
-// issue's shapes (NHWC, 3x3, SAME, stride 1), plus the GEMM calls the GEMM
-// strategy makes, timed alone, so conv time = GEMM time + own overhead
-// (im2col/col2im/partials) can be predicted for any GEMM.
-//   bench_conv [threads] [seconds per measurement]
-// Prints min and median wall time; FLOP rates use the min. An FMA probe
-// gives the machine's peak so every rate can be read as a fraction of it.
+// issue's shapes (NHWC, 3x3, SAME, stride 1, float32), plus, for the GEMM
+// strategy, its GEMM calls and its im2col/col2im passes timed alone, so that
+// conv time = GEMM time + own overhead can be predicted for any GEMM.
+//   scripts/dev-build.sh -DTINYTF_BUILD_BENCH=ON
+//   build/dev/bench/cpp/bench_conv [threads] [seconds per measurement]
+// All measurements of a shape run interleaved; prints min and median wall
+// time, FLOP rates at the min. An FMA probe gives the machine's peak so
+// every rate can be read as a fraction of it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
