@@ -1,7 +1,7 @@
 #include "conv.h"
 
 #include <algorithm>
-#include <cstring>
+#include <cmath>
 
 #include "../core/cpu.h"
 #include "../core/parallel.h"
@@ -82,6 +82,13 @@ Split split(int64_t total, int64_t target) {
 
 int64_t image_groups(const ConvGeom& g) { return std::min(g.N, kGroups); }
 
+// Groups per thread at least, so that a thread gets ~256K multiply-adds
+// (waking one costs microseconds): small problems stay on one thread.
+int64_t group_grain(const ConvGeom& g, int64_t groups, int passes) {
+  const double macs = double(g.pixels()) * double(g.K()) * double(g.O) * passes / double(std::max<int64_t>(groups, 1));
+  return std::max<int64_t>(1, int64_t(std::ceil(256.0 * 1024 / std::max(macs, 1.0))));
+}
+
 // A 1x1 window with unit stride and no padding: the input already is the im2col matrix.
 bool pointwise(const ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
@@ -155,7 +162,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   const int64_t part = K * O + O;
   Tensor parts_t;
   T* parts = dw || db ? scratch<T>(parts_t, (b.groups - 1) * part) : nullptr;
-  parallel_for(0, b.groups, 1, [&](int64_t g0, int64_t g1) {
+  parallel_for(0, b.groups, group_grain(g, b.groups, (dx ? 1 : 0) + (dw ? 1 : 0)), [&](int64_t g0, int64_t g1) {
     // One im2col buffer: the block's windows for dw, then its columns of dx.
     Tensor keep_a, keep_g;
     T* A = pw ? nullptr : scratch<T>(keep_a, b.rows * K);
@@ -262,7 +269,7 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
   const int64_t groups = image_groups(g), part = K * Op + Op;
   Tensor parts_t;
   T* parts = (dw || db) ? scratch<T>(parts_t, groups * part) : nullptr;
-  parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+  parallel_for(0, groups, group_grain(g, groups, (dx ? 1 : 0) + (dw ? 1 : 0)), [&](int64_t g0, int64_t g1) {
     Tensor keep;
     T* gimg = copy_g ? scratch<T>(keep, hw * Op) : nullptr;
     for (int64_t grp = g0; grp < g1; ++grp) {
