@@ -8,9 +8,10 @@ stride 1, with bias. Two measurements per shape:
   fwd+bwd  the forward, then dx, dw and db from an output gradient dy
 Each framework runs in its own subprocess (thread settings and OpenMP
 runtimes never meet) on the same float32 values (same seed), at each thread
-count. A figure is the median time of the repeats; with --rounds R the
-frameworks run R times, interleaved, and the best median is kept, which
-filters out moments when a shared machine was busy.
+count. A figure is the fastest of the repeats (--stat median for the
+median); with --rounds R the frameworks run R times, interleaved, and the
+best figure is kept. Both filter out moments when a shared machine was busy
+(other processes delay a 2-thread run until both threads get a core).
 
 tinytf is timed through `_core.conv2d` / `_core.conv2d_backward` (the kernel
 entries the ops layer calls) on tensors it allocated itself (64-byte aligned,
@@ -107,7 +108,7 @@ def programs(framework, threads, shape):
     raise ValueError(framework)
 
 
-def median_time(fn, seconds):
+def timed(fn, seconds, stat):
     fn()
     fn()  # warm up: first-call compilation, allocator caches
     times = []
@@ -117,10 +118,10 @@ def median_time(fn, seconds):
         fn()
         times.append(time.perf_counter() - t0)
     times.sort()
-    return times[len(times) // 2]
+    return times[0] if stat == "min" else times[len(times) // 2]
 
 
-def worker(framework, threads, seconds):
+def worker(framework, threads, seconds, stat):
     out = {}
     for shape in SHAPES:
         try:
@@ -128,15 +129,16 @@ def worker(framework, threads, seconds):
         except ImportError as e:
             print(json.dumps({"error": f"{framework} not importable: {e}"}))
             return
-        out[str(shape)] = {"fwd": median_time(fwd, seconds), "fwd+bwd": median_time(fwd_bwd, seconds)}
+        out[str(shape)] = {"fwd": timed(fwd, seconds, stat), "fwd+bwd": timed(fwd_bwd, seconds, stat)}
     print(json.dumps(out))
 
 
 # ---- driver ------------------------------------------------------------------------
 
-def run_worker(framework, threads, seconds):
+def run_worker(framework, threads, seconds, stat):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="2")
-    cmd = [sys.executable, __file__, "--worker", framework, "--threads", str(threads), "--seconds", str(seconds)]
+    cmd = [sys.executable, __file__, "--worker", framework, "--threads", str(threads), "--seconds", str(seconds),
+           "--stat", stat]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [line for line in res.stdout.splitlines() if line.startswith("{")]
     if res.returncode != 0 or not lines:
@@ -155,11 +157,12 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=0.5, help="time per measurement (at least 7 repeats)")
+    ap.add_argument("--stat", choices=["min", "median"], default="min", help="figure kept from the repeats")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--worker")
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, int(args.threads), args.seconds)
+        worker(args.worker, int(args.threads), args.seconds, args.stat)
         return
     threads = [int(t) for t in args.threads.split(",")]
     frameworks = args.frameworks.split(",")
@@ -168,7 +171,7 @@ def main():
     for _ in range(args.rounds):
         for t in threads:
             for fw in frameworks:
-                res = run_worker(fw, t, args.seconds)
+                res = run_worker(fw, t, args.seconds, args.stat)
                 if "error" in res:
                     errors.add(res["error"])
                     continue
@@ -184,8 +187,8 @@ def main():
         peak = getattr(_core, "fma_peak_gflops", None)
     except ImportError:
         peak = None
-    print(f"conv2d, SAME, stride 1, with bias; best of {args.rounds} rounds of median times (ms); "
-          "x = best peer time / tinytf time (> 1: tinytf faster)")
+    print(f"conv2d float32, SAME, stride 1, with bias; ms, best of {args.rounds} rounds of the {args.stat} of "
+          "repeats; x = best peer time / tinytf time (> 1: tinytf faster)")
     peers = [fw for fw in frameworks if fw != "tinytf"]
     head = f"{'(N,H,W,Cin,Cout,k)':<24}{'thr':>4} {'mode':<8}" + "".join(f"{LABELS[f]:>12}" for f in frameworks)
     print(head + f"{'tinytf GF/s':>13}{'x':>7}")
