@@ -1,11 +1,11 @@
 #include "conv.h"
 
 #include <algorithm>
-#include <cstring>
+#include <cmath>
 
 #include "../core/cpu.h"
 #include "../core/parallel.h"
-#include "conv_direct.h"
+#include "conv_kernels.h"
 #include "gemm.h"
 
 namespace tt::kernels {
@@ -50,95 +50,48 @@ ConvGeom conv_geometry(const char* op, const Shape& in, const Shape& f, Hw s, Hw
           h.pad_before, h.pad_after, w.pad_before, w.pad_after};
 }
 
+template <typename T>
+void convk::act_inplace(Act act, T* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = act_forward(act, x[i]);
+}
+template void convk::act_inplace<float>(Act, float*, int64_t);
+template void convk::act_inplace<double>(Act, double*, int64_t);
+
 namespace {
 
-constexpr int64_t kGroups = 8;             // partial sums of the filter gradient (fixed: determinism)
-constexpr int64_t kBlockBytes = 384 << 10;  // im2col block: stays in L2 while gemm packs it
+// Backward passes split the batch into this many groups of whole images
+// (fewer for small batches): each group sums its own partial filter and bias
+// gradients, then the partials are added in group order, so the result does
+// not depend on the thread count. Whole images also keep the col2im scatter
+// of one image on one thread.
+constexpr int64_t kGroups = 8;
+constexpr int64_t kBlockBytes = 384 << 10;  // an im2col block stays in L2 while gemm reads it
+
+struct Split {
+  int64_t rows, blocks;
+};
 
 // `total` items in blocks of about `target`, the block count rounded up to a
 // multiple of 8 so 2, 4 or 8 threads get equal shares.
-ConvBlocking split(int64_t total, int64_t target) {
+Split split(int64_t total, int64_t target) {
   int64_t blocks = std::max<int64_t>(1, (total + target - 1) / target);
   if (blocks > 8) blocks = (blocks + 7) / 8 * 8;
   const int64_t rows = std::max<int64_t>(1, (total + blocks - 1) / blocks);
-  blocks = std::max<int64_t>(1, (total + rows - 1) / rows);
-  return {rows, blocks, std::min(blocks, kGroups)};
+  return {rows, std::max<int64_t>(1, (total + rows - 1) / rows)};
+}
+
+int64_t image_groups(const ConvGeom& g) { return std::min(g.N, kGroups); }
+
+// Groups per thread at least, so that a thread gets ~256K multiply-adds
+// (waking one costs microseconds): small problems stay on one thread.
+int64_t group_grain(const ConvGeom& g, int64_t groups, int passes) {
+  const double macs = double(g.pixels()) * double(g.K()) * double(g.O) * passes / double(std::max<int64_t>(groups, 1));
+  return std::max<int64_t>(1, int64_t(std::ceil(256.0 * 1024 / std::max(macs, 1.0))));
 }
 
 // A 1x1 window with unit stride and no padding: the input already is the im2col matrix.
 bool pointwise(const ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pb == 0 && g.pl == 0 && g.pr == 0;
-}
-
-// Visits output pixels p0, p0+1, ... as (n, oh, ow).
-struct Cursor {
-  int64_t n, oh, ow;
-  const ConvGeom& g;
-  Cursor(const ConvGeom& geom, int64_t p) : g(geom) {
-    n = p / (g.OH * g.OW);
-    oh = p / g.OW % g.OH;
-    ow = p % g.OW;
-  }
-  void next() {
-    if (++ow == g.OW) {
-      ow = 0;
-      if (++oh == g.OH) oh = 0, ++n;
-    }
-  }
-};
-
-// For each tap of output pixel `c`: fn(a, x) where `a` is the run of C
-// im2col entries and x the input run it maps to, or null for padding.
-// Runs that are contiguous in both (dilation 1 along the width, whole
-// window row inside the image) are passed as one run of KW*C.
-template <typename F>
-void for_each_tap(const ConvGeom& g, const Cursor& c, const F& fn) {
-  const int64_t C = g.C, iw0 = c.ow * g.sw - g.pl;
-  const bool row_inside = g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
-  for (int64_t kh = 0, a = 0; kh < g.KH; ++kh) {
-    const int64_t ih = c.oh * g.sh - g.pt + kh * g.dh;
-    if (ih < 0 || ih >= g.H) {
-      fn(a, int64_t(-1), g.KW * C);
-      a += g.KW * C;
-      continue;
-    }
-    const int64_t row = (c.n * g.H + ih) * g.W;
-    if (row_inside) {
-      fn(a, (row + iw0) * C, g.KW * C);
-      a += g.KW * C;
-      continue;
-    }
-    for (int64_t kw = 0; kw < g.KW; ++kw, a += C) {
-      const int64_t iw = iw0 + kw * g.dw;
-      fn(a, iw >= 0 && iw < g.W ? (row + iw) * C : int64_t(-1), C);
-    }
-  }
-}
-
-// Rows p0..p1 of the im2col matrix, [pixels][K] with K ordered (kh, kw, ci).
-template <typename T>
-void im2col(const ConvGeom& g, const T* x, int64_t p0, int64_t p1, T* A) {
-  const int64_t K = g.K();
-  Cursor c(g, p0);
-  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
-    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
-      if (xi < 0) std::fill_n(A + a, len, T(0));
-      else std::copy_n(x + xi, len, A + a);
-    });
-}
-
-// dx += the im2col rows p0..p1 scattered back to their input pixels.
-template <typename T>
-void col2im_add(const ConvGeom& g, const T* A, int64_t p0, int64_t p1, T* dx) {
-  const int64_t K = g.K();
-  Cursor c(g, p0);
-  for (int64_t p = p0; p < p1; ++p, c.next(), A += K)
-    for_each_tap(g, c, [&](int64_t a, int64_t xi, int64_t len) {
-      if (xi < 0) return;
-      T* d = dx + xi;
-      const T* s = A + a;
-      for (int64_t i = 0; i < len; ++i) d[i] += s[i];
-    });
 }
 
 template <typename T>
@@ -167,10 +120,16 @@ void add_parts(T* out, const T* parts, int64_t nparts, int64_t stride, int64_t n
   });
 }
 
+// The kernels of conv_kernels.h for the ISA in use.
 template <typename T>
-void sum_rows_into(const T* rows, int64_t nrows, int64_t n, int64_t ld, T* out) {
-  for (int64_t r = 0; r < nrows; ++r, rows += ld)
-    for (int64_t i = 0; i < n; ++i) out[i] += rows[i];
+const convk::Kernels<T>& isa_kernels() {
+  static const convk::Kernels<T> portable = convk::kernels_portable<T>();
+#if defined(__x86_64__) || defined(_M_X64)
+  static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>(), avx512 = convk::kernels_avx512<T>();
+  if (isa() == Isa::avx512) return avx512;
+  if (isa() == Isa::avx2) return avx2;
+#endif
+  return portable;
 }
 
 // ---- GEMM strategy ---------------------------------------------------------
@@ -180,12 +139,13 @@ void forward_gemm(const ConvGeom& g, const T* x, const T* w, const T* bias, Act 
   const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
   const ConvBlocking b = conv_blocking(g, sizeof(T));
   const bool pw = pointwise(g);
+  const auto& kern = isa_kernels<T>();
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
     Tensor keep;
     T* A = pw ? nullptr : scratch<T>(keep, b.rows * K);
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
-      if (!pw) im2col(g, x, p0, p1, A);
+      if (!pw) kern.im2col(g, x, p0, p1, A);
       gemm<T>(false, false, p1 - p0, O, K, T(1), pw ? x + p0 * K : A, ldk, w, O, T(0), y + p0 * O, O, bias, act);
     }
   });
@@ -194,80 +154,56 @@ void forward_gemm(const ConvGeom& g, const T* x, const T* w, const T* bias, Act 
 template <typename T>
 void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                    T* db) {
-  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, P = g.pixels();
+  const int64_t K = g.K(), ldk = std::max<int64_t>(K, 1), O = g.O, hw = g.OH * g.OW;
   const ConvBlocking b = conv_blocking(g, sizeof(T));
   const bool pw = pointwise(g);
-  if (dw || db) {
-    // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
-    const int64_t part = K * O + O;
-    Tensor parts_t;
-    T* parts = scratch<T>(parts_t, (b.groups - 1) * part);
-    parallel_for(0, b.groups, 1, [&](int64_t g0, int64_t g1) {
-      Tensor keep_a, keep_g;
-      T* A = pw || !dw ? nullptr : scratch<T>(keep_a, b.rows * K);
-      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, b.rows * O);
-      for (int64_t grp = g0; grp < g1; ++grp) {
-        T* pdw = grp == 0 ? dw : parts + (grp - 1) * part;
-        T* pdb = grp == 0 ? db : parts + (grp - 1) * part + K * O;
-        if (pdb) std::fill_n(pdb, O, T(0));
-        const int64_t blk0 = b.blocks * grp / b.groups, blk1 = b.blocks * (grp + 1) / b.groups;
-        for (int64_t blk = blk0; blk < blk1; ++blk) {
-          const int64_t p0 = blk * b.rows, p1 = std::min(P, p0 + b.rows);
-          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
-          if (dw) {
-            if (!pw) im2col(g, x, p0, p1, A);
-            gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, blk == blk0 ? T(0) : T(1),
-                    pdw, O);
-          }
-          if (pdb) sum_rows_into(gr, p1 - p0, O, O, pdb);
+  const auto& kern = isa_kernels<T>();
+  // Group 0 sums straight into dw/db, groups 1.. into partial buffers.
+  const int64_t part = K * O + O;
+  Tensor parts_t;
+  T* parts = dw || db ? scratch<T>(parts_t, (b.groups - 1) * part) : nullptr;
+  parallel_for(0, b.groups, group_grain(g, b.groups, (dx ? 1 : 0) + (dw ? 1 : 0)), [&](int64_t g0, int64_t g1) {
+    // One im2col buffer: the block's windows for dw, then its columns of dx.
+    Tensor keep_a, keep_g;
+    T* A = pw ? nullptr : scratch<T>(keep_a, b.rows * K);
+    T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, b.rows * O);
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      T* pdw = grp == 0 ? dw : parts + (grp - 1) * part;
+      T* pdb = grp == 0 ? db : parts + (grp - 1) * part + K * O;
+      if (db) std::fill_n(pdb, O, T(0));
+      const int64_t n0 = g.N * grp / b.groups, n1 = g.N * (grp + 1) / b.groups;
+      if (dx && !pw) std::fill_n(dx + n0 * g.H * g.W * g.C, (n1 - n0) * g.H * g.W * g.C, T(0));
+      for (int64_t p0 = n0 * hw; p0 < n1 * hw; p0 += b.rows) {
+        const int64_t p1 = std::min(n1 * hw, p0 + b.rows);
+        const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+        if (dw) {
+          if (!pw) kern.im2col(g, x, p0, p1, A);
+          gemm<T>(true, false, K, O, p1 - p0, T(1), pw ? x + p0 * K : A, ldk, gr, O, p0 == n0 * hw ? T(0) : T(1),
+                  pdw, O);
         }
-      }
-    });
-    if (dw) add_parts(dw, parts, b.groups - 1, part, K * O);
-    if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
-  }
-  if (dx) {
-    // col2im adds into overlapping input pixels: one image per thread at a time.
-    const int64_t hw = g.OH * g.OW;
-    parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
-      Tensor keep_a, keep_g;
-      T* A = pw ? nullptr : scratch<T>(keep_a, std::min(b.rows, hw) * K);
-      T* gbuf = act == Act::none ? nullptr : scratch<T>(keep_g, std::min(b.rows, hw) * O);
-      for (int64_t n = n0; n < n1; ++n) {
-        if (!pw) std::fill_n(dx + n * g.H * g.W * g.C, g.H * g.W * g.C, T(0));
-        for (int64_t p0 = n * hw; p0 < (n + 1) * hw; p0 += b.rows) {
-          const int64_t p1 = std::min((n + 1) * hw, p0 + b.rows);
-          const T* gr = grad_rows(g, y, dy, act, p0, p1, gbuf);
+        if (db) kern.add_column_sums(gr, p1 - p0, O, O, pdb);
+        if (dx) {
           gemm<T>(false, true, p1 - p0, K, O, T(1), gr, O, w, O, T(0), pw ? dx + p0 * K : A, ldk);
-          if (!pw) col2im_add(g, A, p0, p1, dx);
+          if (!pw) kern.col2im_add(g, A, p0, p1, dx);
         }
       }
-    });
-  }
+    }
+  });
+  if (dw) add_parts(dw, parts, b.groups - 1, part, K * O);
+  if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
 }
 
 // ---- direct strategy (few input channels) ----------------------------------
 
-template <typename T>
-const direct::Kernels<T>& direct_kernels() {
-  static const direct::Kernels<T> portable = direct::kernels_portable<T>();
-#if defined(__x86_64__) || defined(_M_X64)
-  static const direct::Kernels<T> avx2 = direct::kernels_avx2<T>(), avx512 = direct::kernels_avx512<T>();
-  if (isa() == Isa::avx512) return avx512;
-  if (isa() == Isa::avx2) return avx2;
-#endif
-  return portable;
-}
-
-// The plan of conv_direct.h and the buffers it points into.
+// The plan of conv_kernels.h and the buffers it points into.
 template <typename T>
 struct DirectSetup {
-  direct::Plan<T> plan;
+  convk::Plan<T> plan;
   Tensor xpad, wpack, bias;
 
   // x and w may be null when the caller needs neither windows nor filter.
   DirectSetup(const ConvGeom& g, int width, const T* x, const T* w, const T* b) {
-    direct::Plan<T>& P = plan;
+    convk::Plan<T>& P = plan;
     P.g = g;
     P.Hp = g.H + g.pt + g.pb;
     P.Wp = g.W + g.pl + g.pr;
@@ -291,7 +227,13 @@ struct DirectSetup {
       P.xpad = xp;
     }
     if (w) P.wpack = pad_columns(wpack, w, g.K(), g.O, P.Opad);
-    if (b) P.bias = pad_columns(bias, b, 1, g.O, P.Opad);
+    P.bias = b ? pad_columns(bias, b, 1, g.O, P.Opad) : zeros(bias, P.Opad);
+  }
+
+  static const T* zeros(Tensor& keep, int64_t n) {
+    T* p = scratch<T>(keep, n);
+    std::fill_n(p, n, T(0));
+    return p;
   }
 
   static const T* pad_columns(Tensor& keep, const T* src, int64_t rows, int64_t cols, int64_t ld) {
@@ -306,9 +248,9 @@ struct DirectSetup {
 
 template <typename T>
 void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
-  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, x, w, bias);
-  const ConvBlocking b = split(g.pixels(), 256);
+  const Split b = split(g.pixels(), 256);
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
     kern.forward(s.plan, act, b0 * b.rows, std::min(g.pixels(), b1 * b.rows), y);
   });
@@ -317,17 +259,17 @@ void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Ac
 template <typename T>
 void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                      T* db) {
-  const direct::Kernels<T>& kern = direct_kernels<T>();
+  const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, dw ? x : nullptr, dx ? w : nullptr, nullptr);
   const int64_t K = g.K(), O = g.O, Op = s.plan.Opad, hw = g.OH * g.OW;
   // The kernels want g with rows of Opad: copy (and apply act') unless dy already is that.
   const bool copy_g = act != Act::none || Op != O;
-  // Whole images per group, so each image's g is prepared once and read
-  // twice from cache (filter gradient, then input gradient).
-  const int64_t groups = std::min(g.N, kGroups), part = K * Op + Op;
+  // Each image's g is prepared once and read twice from cache (filter
+  // gradient, then input gradient).
+  const int64_t groups = image_groups(g), part = K * Op + Op;
   Tensor parts_t;
   T* parts = (dw || db) ? scratch<T>(parts_t, groups * part) : nullptr;
-  parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+  parallel_for(0, groups, group_grain(g, groups, (dx ? 1 : 0) + (dw ? 1 : 0)), [&](int64_t g0, int64_t g1) {
     Tensor keep;
     T* gimg = copy_g ? scratch<T>(keep, hw * Op) : nullptr;
     for (int64_t grp = g0; grp < g1; ++grp) {
@@ -347,7 +289,7 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
           for (int64_t p0 = 0; p0 < hw; p0 += 512)  // chunks keep g and the windows in L1/L2 across tap tiles
             kern.filter_grad(s.plan, gi + p0 * Op, n * hw + p0, n * hw + std::min(hw, p0 + 512), pdw);
         }
-        if (db) sum_rows_into(gi, hw, Op, Op, pdw + K * Op);
+        if (db) kern.add_column_sums(gi, hw, Op, Op, pdw + K * Op);
         if (dx) kern.input_grad(s.plan, gi, 0, g.H, dx + n * g.H * g.W * g.C);
       }
     }
@@ -386,13 +328,15 @@ void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
 
-// Zero-sized problems: gradients are zeros of the right shape.
-bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0 || g.C == 0; }
+// No output: gradients are zeros of the right shape. (No input channels is
+// no problem: K = 0 and db is still the sum of g.)
+bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0; }
 
 }  // namespace
 
 ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize) {
-  return split(g.pixels(), std::clamp<int64_t>(kBlockBytes / int64_t(std::max<int64_t>(g.K(), 1) * itemsize), 16, 1024));
+  const Split s = split(g.pixels(), std::clamp<int64_t>(kBlockBytes / (std::max<int64_t>(g.K(), 1) * int64_t(itemsize)), 16, 1024));
+  return {s.rows, s.blocks, image_groups(g)};
 }
 
 bool conv_uses_direct(const ConvGeom& g) { return g.C >= 1 && g.C <= kDirectMaxCin; }
@@ -433,18 +377,7 @@ ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, con
   r.dw = empty ? Tensor::zeros(w.shape, w.dtype) : Tensor::empty(w.shape, w.dtype);
   if (need_dx) r.dx = empty ? Tensor::zeros(x.shape, x.dtype) : Tensor::empty(x.shape, x.dtype);
   if (need_db) r.db = Tensor::zeros({g.O}, w.dtype);
-  if (empty) {
-    if (need_db && g.C == 0 && g.N > 0) {  // no windows, but db is still the sum of g
-      const Tensor gg = dy.contiguous(), yy = y.contiguous();
-      TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
-        using T = decltype(tag);
-        Tensor buf;
-        const T* gr = grad_rows(g, yy.data<T>(), gg.data<T>(), act, 0, g.pixels(), scratch<T>(buf, g.pixels() * g.O));
-        sum_rows_into(gr, g.pixels(), g.O, g.O, r.db.data<T>());
-      });
-    }
-    return r;
-  }
+  if (empty) return r;
   const Tensor xc = x.contiguous(), wc = w.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);

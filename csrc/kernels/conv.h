@@ -4,14 +4,19 @@
 // Two strategies, chosen by shape:
 //  - GEMM: the output pixels are rows of an im2col matrix (columns ordered
 //    kh, kw, ci like an HWIO filter reshaped to [KH*KW*Cin, Cout]); im2col is
-//    built in cache-sized blocks and each block goes through gemm<T>.
+//    built in cache-sized blocks and each block goes through gemm<T>
+//    (a 1x1 unit-stride conv uses the input itself). Backward: per block,
+//    dw += im2col^T g, db += column sums of g, dx += col2im(g w^T).
 //  - direct (Cin <= kDirectMaxCin): first layers, where K = KH*KW*Cin is too
 //    small for GEMM; vectorised kernels read a zero-padded copy of the input
-//    (conv_direct.h, one instance per ISA).
-// Threads: across pixel blocks (gemm then runs serially inside) or inside
-// gemm when there is a single block. Filter and bias gradients are reduced
-// over a fixed, shape-derived set of pixel groups, so results are bitwise
-// identical for any thread count.
+//    and compute dx in gather form (conv_kernels.h, one build per ISA).
+// Threads: the forward splits pixel blocks between threads (gemm then runs
+// serially inside; with a single block gemm threads itself). The backward
+// splits the batch into at most kGroups groups of whole images; each group
+// sums its own partial dw/db, and the partials are added in group order. The
+// partition depends on the shapes only, so results are bitwise identical for
+// any thread count. (A batch of one image runs its backward on one thread,
+// apart from gemm's own threads.)
 #pragma once
 #include <array>
 #include <cstdint>
@@ -74,9 +79,9 @@ Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& inp
 Tensor conv2d_backward_filter(const Tensor& x, const Tensor& dy, const Shape& filter_shape, Hw strides, Hw dilations,
                               const Padding& pad);
 
-// How the GEMM strategy cuts the pixels: blocks of `rows` output pixels
-// (the last may be shorter), and `groups` fixed groups of blocks for the
-// filter-gradient reduction. Exposed for the C++ benchmark.
+// How the GEMM strategy cuts the pixels: forward blocks of `rows` output
+// pixels (the last may be shorter); the backward cuts each of its `groups`
+// groups of whole images likewise. Exposed for the C++ benchmark.
 struct ConvBlocking {
   int64_t rows, blocks, groups;
 };

@@ -1,6 +1,8 @@
 #include "pool.h"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../core/parallel.h"
@@ -106,40 +108,54 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
   TT_CHECK(y.shape == g.output_shape() && dy.shape == g.output_shape(), op, ": output ", y.shape, " and gradient ",
            dy.shape, " must both have the pooled shape ", g.output_shape());
   Tensor dx = Tensor::zeros(x.shape, x.dtype);
-  const Tensor xc = x.contiguous(), dyc = dy.contiguous();
+  const Tensor xc = x.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = xc.data<T>();
+    const T* yp = yc.data<T>();
     const T* gp = dyc.data<T>();
     T* dxp = dx.data<T>();
     const int64_t C = g.C, img = g.H * g.W * C;
-    // Windows overlap when strides < ksize: one image per thread, scanned in order.
-    parallel_for(0, g.N, 1, [&](int64_t n0, int64_t n1) {
-      std::vector<T> best(static_cast<size_t>(C));
-      std::vector<int64_t> arg(static_cast<size_t>(C));
-      for (int64_t n = n0; n < n1; ++n) {
-        const T* ximg = xp + n * img;
+    // Each window's gradient goes to its first element equal to y (max_pool2d
+    // copied the maximum, so its bits match): a scan over the window in
+    // row-major order with a "done" mask per channel, in integer bit
+    // operations so it vectorises. Windows overlap when strides < ksize, so
+    // a unit is one image and one block of channels, scanned in order.
+    using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+    constexpr int64_t kCb = 64;
+    const int64_t cblocks = (C + kCb - 1) / kCb;
+    parallel_for(0, g.N * cblocks, 1, [&](int64_t u0, int64_t u1) {
+      Bits done[kCb];
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t n = u / cblocks, c0 = u % cblocks * kCb, nc = std::min(kCb, C - c0);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t h0, kh0, kh1;
           g.rows(oh, h0, kh0, kh1);
           for (int64_t ow = 0; ow < g.OW; ++ow) {
             int64_t w0, kw0, kw1;
             g.cols(ow, w0, kw0, kw1);
+            const int64_t o = ((n * g.OH + oh) * g.OW + ow) * C + c0;
+            const T* __restrict yv = yp + o;
+            const T* __restrict d = gp + o;
+            std::fill_n(done, nc, Bits(0));
             for (int64_t kh = kh0; kh < kh1; ++kh)
               for (int64_t kw = kw0; kw < kw1; ++kw) {
-                const int64_t at = ((h0 + kh) * g.W + w0 + kw) * C;
-                const T* v = ximg + at;
-                if (kh == kh0 && kw == kw0) {
-                  std::copy_n(v, C, best.data());
-                  std::fill(arg.begin(), arg.end(), at);
-                  continue;
+                const int64_t at = n * img + ((h0 + kh) * g.W + w0 + kw) * C + c0;
+                const T* __restrict xv = xp + at;
+                T* __restrict dxv = dxp + at;
+                for (int64_t c = 0; c < nc; ++c) {
+                  Bits xb, yb, db;
+                  std::memcpy(&xb, xv + c, sizeof xb);
+                  std::memcpy(&yb, yv + c, sizeof yb);
+                  std::memcpy(&db, d + c, sizeof db);
+                  const Bits hit = Bits(-Bits(xb == yb)) & ~done[c];
+                  const Bits add = db & hit;  // dy where hit, else the bits of +0
+                  T a;
+                  std::memcpy(&a, &add, sizeof a);
+                  dxv[c] += a;
+                  done[c] |= hit;
                 }
-                for (int64_t c = 0; c < C; ++c)
-                  if (v[c] > best[size_t(c)]) best[size_t(c)] = v[c], arg[size_t(c)] = at;
               }
-            const T* d = gp + ((n * g.OH + oh) * g.OW + ow) * C;
-            T* dximg = dxp + n * img;
-            for (int64_t c = 0; c < C; ++c) dximg[arg[size_t(c)] + c] += d[c];
           }
         }
       }

@@ -9,7 +9,8 @@ namespace tt::kernels {
 
 Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad);
 // The gradient of each window goes to its first maximum in row-major scan
-// order (as TensorFlow does); y is the forward output, checked for shape.
+// order (as TensorFlow does): its first element bitwise equal to y, which
+// must be max_pool2d's output for x.
 Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Hw ksize, Hw strides,
                            const Padding& pad);
 

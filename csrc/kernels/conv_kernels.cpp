@@ -1,10 +1,10 @@
-// Direct convolution kernels for any CPU: 16-byte GCC/Clang vectors, which
+// Convolution kernels for any CPU: 16-byte GCC/Clang vectors, which
 // become SSE2 on x86-64 and NEON on aarch64.
 #include <cstring>
 
-#include "conv_direct.h"
+#include "conv_kernels.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 namespace {
 
 template <typename TT>
@@ -12,7 +12,7 @@ struct PortableOps {
   using T = TT;
   typedef T V __attribute__((vector_size(16)));
   static constexpr int width = int(16 / sizeof(T));
-  static constexpr int kNV = 2, kFwdR = 6, kMaxKT = 4, kAcc = 12;  // 16 registers
+  static constexpr int kNV = 2, kFwdR = 6, kMaxKT = 6, kAcc = 12;  // 16 registers
 
   static V zero() { return V{}; }
   static V set1(T x) { return V{} + x; }
@@ -26,6 +26,7 @@ struct PortableOps {
     for (int i = 0; i < n; ++i) p[i] = v[i];
   }
   static V bcast(const T* p) { return set1(*p); }
+  static V reg(V v) { return v; }
   static V fma(V a, V b, V c) { return a * b + c; }
   static V add(V a, V b) { return a + b; }
   static V max(V a, V b) { return a > b ? a : b; }
@@ -34,6 +35,9 @@ struct PortableOps {
     T s = v[0];
     for (int i = 1; i < width; ++i) s += v[i];
     return s;
+  }
+  static void hsum8(const V (&v)[8], T* out) {
+    for (int i = 0; i < 8; ++i) out[i] = hsum(v[i]);
   }
 };
 
@@ -46,4 +50,4 @@ Kernels<T> kernels_portable() {
 template Kernels<float> kernels_portable<float>();
 template Kernels<double> kernels_portable<double>();
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk

@@ -1,13 +1,13 @@
-// Direct convolution kernels for AVX2 + FMA (16 ymm registers).
+// Convolution kernels for AVX2 + FMA (16 ymm registers).
 #include <immintrin.h>
 
-#include "conv_direct.h"
+#include "conv_kernels.h"
 
-namespace tt::kernels::direct {
+namespace tt::kernels::convk {
 namespace {
 
 struct Avx2Tiles {
-  static constexpr int kNV = 2, kFwdR = 6, kMaxKT = 4, kAcc = 12;
+  static constexpr int kNV = 2, kFwdR = 6, kMaxKT = 6, kAcc = 12;
 };
 
 struct Avx2F : Avx2Tiles {
@@ -23,6 +23,10 @@ struct Avx2F : Avx2Tiles {
     _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx), v);
   }
   static V bcast(const T* p) { return _mm256_broadcast_ss(p); }
+  static V reg(V v) {  // keeps v in a register (the compiler may not fold its load into uses)
+    asm("" : "+v"(v));
+    return v;
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
@@ -32,6 +36,12 @@ struct Avx2F : Avx2Tiles {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+  }
+  static void hsum8(const V (&v)[8], T* out) {
+    // hadd twice: lane block k of a holds 4 partial sums of v0..v3 (b: v4..v7).
+    const V a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    const V b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31)));
   }
 };
 
@@ -48,6 +58,10 @@ struct Avx2D : Avx2Tiles {
     _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), idx), v);
   }
   static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static V reg(V v) {  // keeps v in a register (the compiler may not fold its load into uses)
+    asm("" : "+v"(v));
+    return v;
+  }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
@@ -56,6 +70,9 @@ struct Avx2D : Avx2Tiles {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
   }
+  static void hsum8(const V (&v)[8], T* out) {
+    for (int i = 0; i < 8; ++i) out[i] = hsum(v[i]);
+  }
 };
 
 }  // namespace
@@ -63,4 +80,4 @@ struct Avx2D : Avx2Tiles {
 template <> Kernels<float> kernels_avx2<float>() { return Impl<Avx2F>::table(); }
 template <> Kernels<double> kernels_avx2<double>() { return Impl<Avx2D>::table(); }
 
-}  // namespace tt::kernels::direct
+}  // namespace tt::kernels::convk
