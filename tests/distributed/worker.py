@@ -70,7 +70,11 @@ def main(scenario, out):
         cbs.append(callbacks.LambdaCallback(on_train_batch_end=fail))
     history = model.fit(x, y, sample_weight=w, batch_size=30 if scenario == "batch" else BATCH, epochs=3,
                         validation_data=(x_val, y_val), callbacks=cbs, verbose=2)
-    results = {"replicas": strategy.num_replicas_in_sync, "history": history.history,
+    if rank > 0:  # spoil the other ranks' weights and optimizer: fit starts from rank 0's
+        model.set_weights([v + 1 for v in model.get_weights()])
+        model.optimizer.set_weights([v * 2 for v in model.optimizer.get_weights()])
+    history2 = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    results = {"replicas": strategy.num_replicas_in_sync, "history": history.history, "history2": history2.history,
                # 50 samples in batches of 16: the last batch of 2 leaves ranks 2 and 3 of 4 without rows
                "evaluate": model.evaluate(x_val, y_val, batch_size=16, verbose=0),
                "evaluate_sequence": model.evaluate(Batches(x_val, y_val, 20), verbose=0)}

@@ -63,8 +63,7 @@ class Replica:
         if model.optimizer.built:
             state = self.comm.broadcast_arrays(model.optimizer.get_weights(), "the broadcast of the optimizer state")
             model.optimizer.set_weights(state)
-        model._train_vars = model.trainable_weights
-        dtypes = {v.dtype for v in model._train_vars}
+        dtypes = {v.dtype for v in model.trainable_weights}
         if len(dtypes) > 1:
             raise ConfigurationError(f"fit: MirroredStrategy needs all trainable weights in one dtype, got "
                                      f"{sorted(d.name for d in dtypes)}")
