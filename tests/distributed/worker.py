@@ -48,7 +48,7 @@ def mlp(hidden=16, batchnorm=False):
 
 
 def main(scenario, out):
-    strategy = tinytf.distribute.MirroredStrategy(timeout=3 if scenario == "hang" else None)
+    strategy = tinytf.distribute.MirroredStrategy(timeout=10 if scenario == "hang" else None)
     rank = strategy.rank
     x, y, w = data(193, 0)
     x_val, y_val, _ = data(50, 1)
