@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from .distribute import _on_chief
+
 
 class Callback:
     """Base class: override the hooks you need. ``self.model`` and ``self.params``
@@ -20,6 +22,11 @@ class Callback:
 
     def set_params(self, params):
         self.params = params
+
+    def _print(self, message):
+        """Prints, except on the ranks other than 0 of a distributed run."""
+        if _on_chief(self.model):
+            print(message)
 
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
@@ -271,10 +278,10 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            self._print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                self._print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 
@@ -328,17 +335,17 @@ class ModelCheckpoint(MonitorCallback):
                 return
             if not self._is_improvement(current, self.best):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                    self._print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
             if self.verbose > 0:
                 best = "None" if self.best is None else f"{self.best:.5f}"
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {current:.5f}, "
+                self._print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to {current:.5f}, "
                       f"saving model to {filepath}")
             self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            self._print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
         dirname = os.path.dirname(filepath)
-        if dirname:
+        if dirname and _on_chief(self.model):  # only rank 0 writes (model.save does nothing elsewhere)
             os.makedirs(dirname, exist_ok=True)
         save = self.model.save_weights if self.save_weights_only else self.model.save
         save(filepath, overwrite=True)
@@ -385,7 +392,7 @@ class ReduceLROnPlateau(MonitorCallback):
                 new_lr = max(old_lr * self.factor, self.min_lr)
                 optimizer.learning_rate = new_lr
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                    self._print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -407,7 +414,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the schedule function should be a float. Got: {lr!r}")
         optimizer.learning_rate = lr
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            self._print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -425,6 +432,8 @@ class CSVLogger(Callback):
         self.append_header = True
 
     def on_train_begin(self, logs=None):
+        if not _on_chief(self.model):  # only rank 0 of a distributed run writes the file
+            return
         self.append_header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename))
         if self.csv_file is not None and not self.csv_file.closed:
             self.csv_file.close()
@@ -432,6 +441,8 @@ class CSVLogger(Callback):
         self.keys, self.writer = None, None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -484,5 +495,5 @@ class TerminateOnNaN(Callback):
             if self.raise_error:
                 raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
                                    "Terminating training immediately.")
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            self._print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

@@ -30,6 +30,10 @@ def _div(a, b):
 class Metric:
     """Base class of metrics: subclasses implement update_state, result and reset_state."""
 
+    # The attributes holding the state, each a float or a float array that adds up over
+    # batches: a distributed run (tinytf.distribute) sums them over the replicas.
+    _state_attrs = ()
+
     def __init__(self, name=None, dtype=None):
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = as_dtype(dtype).name if dtype else "float32"  # Keras' result dtype; the state here is float64
@@ -56,6 +60,26 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _read_state(metrics):
+    """The state of `metrics` (their _state_attrs, in order) as one float64 vector."""
+    parts = [np.ravel(getattr(m, attr)) for m in metrics for attr in m._state_attrs]
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
+def _write_state(metrics, vector):
+    """Sets the state of `metrics` from a vector laid out as _read_state's."""
+    offset = 0
+    for m in metrics:
+        for attr in m._state_attrs:
+            value = getattr(m, attr)
+            if isinstance(value, np.ndarray):
+                value[...] = vector[offset:offset + value.size].reshape(value.shape)
+                offset += value.size
+            else:
+                setattr(m, attr, float(vector[offset]))
+                offset += 1
 
 
 # --- Mean, Sum and the wrapper of per-sample functions -------------------------------------
@@ -86,6 +110,8 @@ def _samplewise(values, sample_weight, reduce, name):
 class Mean(Metric):
     """The weighted mean of the values seen: each sample counts its weight."""
 
+    _state_attrs = ("total", "count")
+
     def __init__(self, name="mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.reset_state()
@@ -109,6 +135,8 @@ class Mean(Metric):
 
 class Sum(Metric):
     """The weighted sum of the values seen."""
+
+    _state_attrs = ("total",)
 
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -340,6 +368,8 @@ def _thresholds_list(thresholds, default, name):
 class _ConfusionMetric(Metric):
     """Keeps weighted true_positives, false_positives, true_negatives and
     false_negatives at each of its thresholds."""
+
+    _state_attrs = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -98,6 +98,7 @@ class ArrayData:
             raise ValueError(f"{what}: batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size or 32)
         self.shuffle = shuffle
+        self.shard = None  # in a distributed run: (start, stop) of a global batch -> this replica's rows
 
     def steps(self):
         return math.ceil(self.n / self.batch_size)
@@ -124,7 +125,10 @@ class ArrayData:
         order = rng.permutation(self.n) if (self.shuffle and rng is not None) else None
         b = self.batch_size
         for start in range(0, self.n, b):
-            idx = slice(start, min(start + b, self.n)) if order is None else order[start:start + b]
+            stop = min(start + b, self.n)
+            if self.shard is not None:
+                start, stop = self.shard(start, stop)
+            idx = slice(start, stop) if order is None else order[start:stop]
             x = _rebuild(self.x_struct, [a[idx] for a in self.xs])
             y = _rebuild(self.y_struct, [a[idx] for a in self.ys]) if self.ys else None
             yield x, y, None if self.w is None else self.w[idx]
@@ -139,6 +143,7 @@ class GeneratorData:
         self.is_sequence = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self.n_steps = steps if steps is not None else (len(source) if self.is_sequence else None)
         self._iter = None
+        self.shard = None  # in a distributed run: (start, stop) of a global batch -> this replica's rows
 
     def steps(self):
         return self.n_steps
@@ -149,7 +154,7 @@ class GeneratorData:
             for count, i in enumerate(order):
                 if self.n_steps is not None and count >= self.n_steps:
                     break
-                yield self._unpack(self.source[i])
+                yield self._replica_part(self._unpack(self.source[i]))
             if hasattr(self.source, "on_epoch_end"):
                 self.source.on_epoch_end()
             return
@@ -163,7 +168,14 @@ class GeneratorData:
                 self._iter = None
                 return
             count += 1
-            yield self._unpack(item)
+            yield self._replica_part(self._unpack(item))
+
+    def _replica_part(self, batch):
+        """The batch, or in a distributed run this replica's rows of it."""
+        if self.shard is None:
+            return batch
+        lo, hi = self.shard(0, len(_flat(batch[0])[0]))
+        return tuple(None if part is None else _rebuild(part, [a[lo:hi] for a in _flat(part)]) for part in batch)
 
     def _unpack(self, item):
         if isinstance(item, tuple):

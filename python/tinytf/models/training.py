@@ -14,6 +14,7 @@ from .. import optimizers as optimizers_mod
 from .. import random as random_mod
 from .._tape import GradientTape
 from .._tensor import Tensor, constant
+from ..distribute import get_strategy
 from ..ops import cast, reshape
 from ..layers.base import _flatten
 from .data import ArrayData, GeneratorData, _rebuild, is_generator_like
@@ -109,6 +110,9 @@ class Trainer:
         self.compiled = False
         self.stop_training = False
         self.history = None
+        # This rank's replica when the model is made or compiled in a multi-rank
+        # MirroredStrategy's scope; None otherwise (plain training).
+        self._replica = get_strategy()._replica
 
     # --- compile ---------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -127,6 +131,7 @@ class Trainer:
         self._losses = None  # resolved per output on the first batch, when shapes are known
         self._metrics = None
         self._loss_tracker = metrics_mod.Mean(name="loss")
+        self._replica = get_strategy()._replica or self._replica
         self.compiled = True
         self.stop_training = False
 
@@ -188,6 +193,13 @@ class Trainer:
         return total
 
     def train_step(self, data):
+        grads, outputs = self._gradients(data)
+        self.optimizer.apply_gradients(zip(grads, self._train_vars))
+        return self._update_metrics(*outputs)
+
+    def _gradients(self, data):
+        """Forward and backward on a batch: the gradients of the trainable weights, and
+        (loss, y, y_pred, sample_weight) for the metrics."""
         x, y, w = data
         with GradientTape() as tape:
             y_pred = self(x, training=True)
@@ -196,9 +208,7 @@ class Trainer:
             loss = self.compute_loss(x, y, y_pred, w)
         if self._train_vars is None:  # a subclassed model creates its weights on the first call
             self._train_vars = self.trainable_weights
-        grads = tape.gradient(loss, self._train_vars)
-        self.optimizer.apply_gradients(zip(grads, self._train_vars))
-        return self._update_metrics(loss, y, y_pred, w)
+        return tape.gradient(loss, self._train_vars), (loss, y, y_pred, w)
 
     def test_step(self, data):
         x, y, w = data
@@ -275,6 +285,12 @@ class Trainer:
         steps = data.steps() if steps_per_epoch is None or isinstance(data, GeneratorData) else steps_per_epoch
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+        seed = random_mod._draw(1, None)[0]  # shuffling follows tinytf.random.set_seed
+        if self._replica is not None:  # every rank takes rank 0's seed, weights and optimizer state
+            verbose = verbose if self._replica.is_chief else 0
+            seed = self._replica.prepare_fit(self, data, val, seed, dict(
+                epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps, validation_freq=validation_freq))
 
         self.history = callbacks_mod.History()
         cbs = list(callbacks or [])
@@ -283,7 +299,7 @@ class Trainer:
         cbs.append(self.history)
         cb = callbacks_mod.CallbackList(cbs, self, {"verbose": verbose, "epochs": epochs, "steps": steps})
         self._train_vars = self.trainable_weights if self.built else None
-        rng = np.random.default_rng(random_mod._draw(1, None)[0])  # shuffling follows tinytf.random.set_seed
+        rng = np.random.default_rng(seed)
         self.stop_training = False
         cb.on_train_begin()
         with _DeferInterrupt() as interrupt:
@@ -303,7 +319,7 @@ class Trainer:
                 if steps_per_epoch is not None and step >= steps_per_epoch:
                     break
                 cb.on_train_batch_begin(step)
-                compute = self.train_step(batch)
+                compute = self.train_step(batch) if self._replica is None else self._replica.train_step(self, batch)
                 interrupt.check()
                 cb.on_train_batch_end(step, _LazyLogs(compute))
                 if self.stop_training:
@@ -327,7 +343,7 @@ class Trainer:
             if steps is not None and step >= steps:
                 break
             cb.on_test_batch_begin(step)
-            compute = self.test_step(batch)
+            compute = self.test_step(batch) if self._replica is None else self._replica.test_step(self, batch)
             cb.on_test_batch_end(step, _LazyLogs(compute))
         logs = self._logs()
         cb.on_test_end(logs)
@@ -339,6 +355,9 @@ class Trainer:
         self._require_compiled("evaluation (evaluate)")
         data = self._adapt(x, y, sample_weight, batch_size, False, None, steps, "evaluate")
         verbose = _verbosity(verbose, default=1 if _interactive() else 0)
+        if self._replica is not None:
+            verbose = verbose if self._replica.is_chief else 0
+            self._replica.prepare_evaluate(self, data)
         cbs = list(callbacks or [])
         cb = callbacks_mod.CallbackList(cbs, self, {"verbose": verbose, "steps": data.steps()})
         logs = self._evaluate_data(data, cb, steps)
@@ -373,6 +392,8 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("training (train_on_batch)")
+        if self._replica is not None:
+            raise NotImplementedError("train_on_batch is not supported under MirroredStrategy: use fit")
         data = ArrayData(x, y, sample_weight, None, False, class_weight, "train_on_batch")
         self._train_vars = self.trainable_weights if self.built else None
         self._reset_metrics()

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import __version__
 from .._naming import to_snake_case
+from ..distribute import _on_chief
 from . import _hdf5
 from .serialization import deserialize_keras_object, serialize_keras_object
 
@@ -293,7 +294,8 @@ def save_model(model, filepath, overwrite=True, **kwargs):
         zf.writestr(METADATA, metadata)
         zf.writestr(CONFIG, config)
         zf.writestr(WEIGHTS, _weights_bytes(model))
-    _atomic_write(filepath, buffer.getvalue(), overwrite)
+    if _on_chief(model):  # in a distributed run only rank 0 writes
+        _atomic_write(filepath, buffer.getvalue(), overwrite)
 
 
 class _Archive:
@@ -381,7 +383,9 @@ def save_weights(model, filepath, overwrite=True):
         raise ValueError(f"The filename must end in '.weights.h5'. Received: filepath={filepath!r}")
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: there are no weights to save")
-    _atomic_write(filepath, _weights_bytes(model), overwrite)
+    data = _weights_bytes(model)
+    if _on_chief(model):  # in a distributed run only rank 0 writes
+        _atomic_write(filepath, data, overwrite)
 
 
 def load_weights(model, filepath, skip_mismatch=False):
