@@ -32,11 +32,11 @@ class _DeferInterrupt:
 
     def __enter__(self):
         self.pending, self.previous = False, None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self.previous = signal.signal(signal.SIGINT, self._handler)
-            except ValueError:  # not the main interpreter
-                self.previous = None
+        # Only Python's own Ctrl-C handler is replaced: an ignored SIGINT (a
+        # background job) or a program's own handler stays as it is.
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._handler)
         return self
 
     def _handler(self, signum, frame):
