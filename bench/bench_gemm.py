@@ -166,36 +166,41 @@ class Worker:
 
     def close(self):
         try:
-            self.proc.stdin.close()
+            self.proc.stdin.close()  # the worker's loop ends at end of input
         except OSError:  # already gone
             pass
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still timing (interrupted run)
+            self.proc.kill()
+            self.proc.wait()
 
 
 def measure(frameworks, threads, dtype, rounds, reps, stat):
     workers = {fw: Worker(fw, threads, dtype, reps, stat) for fw in frameworks}
     info, best, live = {}, {fw: {} for fw in frameworks}, []
-    for fw, w in workers.items():  # the first reply also waits for the worker's imports
-        r = w.ask("hello")
-        if "error" in r:  # e.g. TensorFlow not installed: say so and go on without it
-            info[fw] = r["error"]
+    try:
+        for fw, w in workers.items():  # the first reply also waits for the worker's imports
+            r = w.ask("hello")
+            if "error" in r:  # e.g. TensorFlow not installed: say so and go on without it
+                info[fw] = r["error"]
+            else:
+                info[fw] = f"{fw} {r['version']}"
+                live.append(fw)
+        for _ in range(rounds):
+            for i in range(len(shapes())):
+                for fw in live:
+                    time.sleep(SETTLE_S)
+                    r = workers[fw].ask(str(i))
+                    if "rate" in r:
+                        best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
+        if "tinytf" in live:
+            time.sleep(SETTLE_S)
+            r = workers["tinytf"].ask("peak")
+            info["peak"], info["isa"] = r.get("peak", 0.0), r.get("isa", "?")
+    finally:
+        for w in workers.values():
             w.close()
-        else:
-            info[fw] = f"{fw} {r['version']}"
-            live.append(fw)
-    for _ in range(rounds):
-        for i in range(len(shapes())):
-            for fw in live:
-                time.sleep(SETTLE_S)
-                r = workers[fw].ask(str(i))
-                if "rate" in r:
-                    best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
-    if "tinytf" in live:
-        time.sleep(SETTLE_S)
-        r = workers["tinytf"].ask("peak")
-        info["peak"], info["isa"] = r.get("peak", 0.0), r.get("isa", "?")
-    for fw in live:
-        workers[fw].close()
     return info, best
 
 
