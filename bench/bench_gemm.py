@@ -1,6 +1,6 @@
 """GEMM throughput of tinytf against numpy (OpenBLAS), PyTorch and TensorFlow.
 
-    PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 3] [--f64]
+    PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 3] [--stat median|best] [--f64]
 
 Each framework runs in its own worker process (so thread settings and OpenMP
 runtimes never meet), on the same inputs (same seed, same values), at each
@@ -8,8 +8,9 @@ thread count. The workers stay alive and take turns shape by shape, so every
 framework is timed on a shape within a few seconds of the others; one figure
 is the median GFLOP/s of that framework's repeats on that shape, and with
 --rounds R the best of the R medians is kept (on a shared machine that is the
-round with the cores to themselves). The FMA peak comes from tinytf's probe
-(independent FMA chains on the same threads).
+round with the cores to themselves; --stat best keeps the best repeat instead
+of the median, for a machine that is never quiet). The FMA peak comes from
+tinytf's probe (independent FMA chains on the same threads).
 
 tinytf is timed through `_core.matmul` (the kernel entry the ops layer calls),
 the others through their usual eager calls; every call returns a new output.
@@ -82,7 +83,7 @@ def framework_version(framework):
     return __import__(framework).__version__
 
 
-def time_shape(mm, A, B, ta, tb, flops, reps):
+def time_shape(mm, A, B, ta, tb, flops, reps, stat):
     for _ in range(3):
         mm(A, B, ta, tb)
     t0 = time.perf_counter()
@@ -94,10 +95,10 @@ def time_shape(mm, A, B, ta, tb, flops, reps):
         for _ in range(calls):
             mm(A, B, ta, tb)
         rates.append(flops * calls / (time.perf_counter() - t0) / 1e9)
-    return sorted(rates)[len(rates) // 2]
+    return max(rates) if stat == "best" else sorted(rates)[len(rates) // 2]
 
 
-def worker(framework, threads, dtype_name, reps):
+def worker(framework, threads, dtype_name, reps, stat):
     """After "hello" on stdin, answers one JSON line per line: a shape index, or "peak"."""
     import numpy as np
 
@@ -130,13 +131,13 @@ def worker(framework, threads, dtype_name, reps):
         else:
             M, K, N, ta, tb, _ = shapes()[int(cmd)]
             A, B = data[int(cmd)]
-            reply({"rate": time_shape(mm, A, B, ta, tb, 2.0 * M * N * K, reps)})
+            reply({"rate": time_shape(mm, A, B, ta, tb, 2.0 * M * N * K, reps, stat)})
 
 
 # ---- driver -------------------------------------------------------------------
 
 class Worker:
-    def __init__(self, framework, threads, dtype, reps):
+    def __init__(self, framework, threads, dtype, reps, stat):
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
@@ -145,7 +146,7 @@ class Worker:
             env.pop("OPENBLAS_L2_SIZE", None)
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
-               "--dtype", dtype, "--reps", str(reps)]
+               "--dtype", dtype, "--reps", str(reps), "--stat", stat]
         self.framework = framework
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
@@ -165,42 +166,47 @@ class Worker:
 
     def close(self):
         try:
-            self.proc.stdin.close()
+            self.proc.stdin.close()  # the worker's loop ends at end of input
         except OSError:  # already gone
             pass
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still timing (interrupted run)
+            self.proc.kill()
+            self.proc.wait()
 
 
-def measure(frameworks, threads, dtype, rounds, reps):
-    workers = {fw: Worker(fw, threads, dtype, reps) for fw in frameworks}
+def measure(frameworks, threads, dtype, rounds, reps, stat):
+    workers = {fw: Worker(fw, threads, dtype, reps, stat) for fw in frameworks}
     info, best, live = {}, {fw: {} for fw in frameworks}, []
-    for fw, w in workers.items():  # the first reply also waits for the worker's imports
-        r = w.ask("hello")
-        if "error" in r:  # e.g. TensorFlow not installed: say so and go on without it
-            info[fw] = r["error"]
+    try:
+        for fw, w in workers.items():  # the first reply also waits for the worker's imports
+            r = w.ask("hello")
+            if "error" in r:  # e.g. TensorFlow not installed: say so and go on without it
+                info[fw] = r["error"]
+            else:
+                info[fw] = f"{fw} {r['version']}"
+                live.append(fw)
+        for _ in range(rounds):
+            for i in range(len(shapes())):
+                for fw in live:
+                    time.sleep(SETTLE_S)
+                    r = workers[fw].ask(str(i))
+                    if "rate" in r:
+                        best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
+        if "tinytf" in live:
+            time.sleep(SETTLE_S)
+            r = workers["tinytf"].ask("peak")
+            info["peak"], info["isa"] = r.get("peak", 0.0), r.get("isa", "?")
+    finally:
+        for w in workers.values():
             w.close()
-        else:
-            info[fw] = f"{fw} {r['version']}"
-            live.append(fw)
-    for _ in range(rounds):
-        for i in range(len(shapes())):
-            for fw in live:
-                time.sleep(SETTLE_S)
-                r = workers[fw].ask(str(i))
-                if "rate" in r:
-                    best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
-    if "tinytf" in live:
-        time.sleep(SETTLE_S)
-        r = workers["tinytf"].ask("peak")
-        info["peak"], info["isa"] = r.get("peak", 0.0), r.get("isa", "?")
-    for fw in live:
-        workers[fw].close()
     return info, best
 
 
-def print_table(threads, dtype, frameworks, best, info, rounds):
+def print_table(threads, dtype, frameworks, best, info, rounds, stat):
     peak = info.get("peak", 0)
-    print(f"\n## {dtype}, {threads} thread(s): GFLOP/s (median of repeats, best of {rounds} rounds); "
+    print(f"\n## {dtype}, {threads} thread(s): GFLOP/s ({stat} of repeats, best of {rounds} rounds); "
           f"FMA peak {peak:.0f} GFLOP/s ({info.get('isa', '?')})")
     for fw in frameworks:
         print(f"   {info[fw]}")
@@ -226,19 +232,21 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--stat", choices=["median", "best"], default="median",
+                    help="per shape and round: the median repeat, or the best one (robust on a busy machine)")
     ap.add_argument("--f64", action="store_true")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--worker")
     ap.add_argument("--dtype", default="float32")
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker, int(args.threads), args.dtype, args.reps)
+        worker(args.worker, int(args.threads), args.dtype, args.reps, args.stat)
         return
     dtype = "float64" if args.f64 else "float32"
     frameworks = args.frameworks.split(",")
     for threads in [int(t) for t in args.threads.split(",")]:
-        info, best = measure(frameworks, threads, dtype, args.rounds, args.reps)
-        print_table(threads, dtype, frameworks, best, info, args.rounds)
+        info, best = measure(frameworks, threads, dtype, args.rounds, args.reps, args.stat)
+        print_table(threads, dtype, frameworks, best, info, args.rounds, args.stat)
 
 
 if __name__ == "__main__":

@@ -143,6 +143,12 @@ struct PixelCursor {
   }
 };
 
+// Ops provides T, V (a vector of `width` lanes), zero, set1, load, store,
+// store_n (first n lanes), bcast, reg (keep a value in a register), fma(a, b,
+// c) = a*b + c, add, max, min, hsum, hsum8 (lane sums of 8 vectors), and the
+// tile sizes that fit its register file: kNV vectors of output channels per
+// forward / filter-gradient tile, kFwdR pixels per forward tile, kMaxKT taps
+// per filter-gradient tile, kAcc accumulators per input-gradient tile.
 template <class Ops>
 struct Impl {
   using T = typename Ops::T;
@@ -439,7 +445,7 @@ struct Impl {
 
   template <int C>
   static void input_grad_rows(const Plan<T>& P, const T* g, int64_t ih0, int64_t ih1, T* dx) {
-    constexpr int R = Ops::kAcc / C < 8 ? Ops::kAcc / C : 8;
+    constexpr int R = Ops::kAcc / C < 8 ? Ops::kAcc / C : 8;  // pixels per tile: R*C accumulators
     const ConvGeom& G = P.g;
     const int64_t ld = P.Opad, step = G.sw * C;
     // Tap lists hold g offsets relative to the first valid output row (oh0)
