@@ -8,3 +8,5 @@ from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, Globa
                       GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 
 Convolution2D = Conv2D
+from .embedding import Embedding, Masking
+from .rnn import GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed
