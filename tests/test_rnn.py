@@ -476,3 +476,18 @@ def pad_post(seqs, maxlen):
         s = s[:maxlen]
         out[i, :len(s)] = s
     return out
+
+
+def test_stateful_carries_states_between_calls():
+    x = np.random.default_rng(0).normal(size=(2, 6, 3))
+    full = layers.LSTM(4, return_sequences=True, dtype="float64")
+    stateful = layers.LSTM(4, return_sequences=True, stateful=True, dtype="float64")
+    ref = full(x).numpy()
+    stateful(x[:, :1])
+    stateful.set_weights(full.get_weights())
+    stateful.reset_states()
+    close(np.concatenate([stateful(x[:, :4]).numpy(), stateful(x[:, 4:]).numpy()], 1), ref)
+    stateful.reset_states()
+    close(stateful(x[:, :4]).numpy(), ref[:, :4])
+    with pytest.raises(ValueError, match="stateful"):
+        stateful(x[:1])

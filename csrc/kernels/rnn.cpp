@@ -21,7 +21,7 @@ struct RnnSaved {
   Tensor mask, rdrop;   // (T, B) uint8 in processing order; (B, u); or empty
   Shape bias_shape;     // empty without a bias
   bool has_h0, has_c0;
-  Tensor z, h, c, r;    // see rnn_detail::Seq
+  Tensor z, h, c, aux;  // see rnn_detail::Seq
 };
 
 namespace rnn_detail {
@@ -112,7 +112,7 @@ Seq<T> make_seq(const RnnSaved& s, Tensor& work, Tensor& seen) {
   p.rdrop = s.rdrop.storage ? s.rdrop.data<T>() : nullptr;
   p.z = s.z.data<T>(), p.h = s.h.data<T>();
   p.c = s.c.storage ? s.c.data<T>() : nullptr;
-  p.r = s.r.storage ? s.r.data<T>() : nullptr;
+  p.aux = s.aux.storage ? s.aux.data<T>() : nullptr;
   work = Tensor::empty({s.B, rnn_detail::kWorkUnits * s.u + s.G * s.u}, s.x.dtype);
   seen = Tensor::empty({s.B}, DType::u8);
   p.work = work.data<T>(), p.seen = seen.data<uint8_t>();
@@ -166,7 +166,7 @@ RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& ker
   s->z = Tensor::empty({T, B, G * u}, dt);
   s->h = Tensor::empty({T + 1, B, u}, dt);
   if (cfg.kind == RnnKind::lstm) s->c = Tensor::empty({T + 1, B, u}, dt);
-  if (cfg.kind == RnnKind::gru) s->r = Tensor::empty({T, B, u}, dt);
+  if (cfg.kind != RnnKind::simple) s->aux = Tensor::empty({T, B, u}, dt);
   if (rdrop) s->rdrop = rdrop->contiguous();
   if (mask) {
     const Tensor m = mask->contiguous();
@@ -258,7 +258,7 @@ RnnGrads rnn_backward(const RnnSaved& s, const Tensor* dy, const Tensor* dh, con
     V* dU = g.drecurrent_kernel.data<V>();
     if (s.cfg.kind == RnnKind::gru && !after) {  // z, r columns from h'; h columns from r * h'
       gemm<V>(true, false, u, 2 * u, TB, V(1), hs, u, dz.data<V>(), Gu, V(0), dU, Gu);
-      gemm<V>(true, false, u, u, TB, V(1), s.r.data<V>(), u, dz.data<V>() + 2 * u, Gu, V(0), dU + 2 * u, Gu);
+      gemm<V>(true, false, u, u, TB, V(1), s.aux.data<V>(), u, dz.data<V>() + 2 * u, Gu, V(0), dU + 2 * u, Gu);
     } else {
       gemm<V>(true, false, u, Gu, TB, V(1), hs, u, (after ? dzr : dz).data<V>(), Gu, V(0), dU, Gu);
     }

@@ -35,7 +35,7 @@ struct Seq {
   T* z;                                // (T, B, G*u): x W + b on entry, the activated gates after the forward
   T* h;                                // (T+1, B, u): h[0] is the initial state
   T* c;                                // (T+1, B, u): LSTM cell states
-  T* r;                                // (T, B, u) GRU: reset_after h U_h + b_h, before r * h
+  T* aux;                              // (T, B, u) LSTM act(c); GRU reset_after h U_h + b_h, before r * h
   T* y;                                // outputs (B, T, u) with return_sequences, else (B, u)
   T* work;                             // (B, kWorkUnits * u + G*u) scratch
   uint8_t* seen;                       // (B) scratch: an unmasked step has been seen
@@ -115,39 +115,36 @@ void activate(Act a, T* x, int64_t n) {
   }
 }
 
-// d[j] *= act'(.) written with the activation's output y[j].
+// act'(.) written with the activation's output y, branch-free so that the
+// loops using it vectorise: c + y (a - b y) where lo < y < hi, else 0.
+// (The backward loops below also promise the compiler that their arrays do
+// not overlap, with __restrict: they are rows of different buffers.)
 template <typename T>
-void times_grad(Act a, const T* y, T* d, int64_t n) {
-  switch (a) {
-    case Act::none: break;
-    case Act::relu:
-      for (int64_t j = 0; j < n; ++j) d[j] = y[j] > T(0) ? d[j] : T(0);
-      break;
-    case Act::relu6:
-      for (int64_t j = 0; j < n; ++j) d[j] = (y[j] > T(0) && y[j] < T(6)) ? d[j] : T(0);
-      break;
-    case Act::sigmoid:
-      for (int64_t j = 0; j < n; ++j) d[j] *= y[j] * (T(1) - y[j]);
-      break;
-    case Act::tanh:
-      for (int64_t j = 0; j < n; ++j) d[j] *= T(1) - y[j] * y[j];
-      break;
+struct Slope {
+  T a = 0, b = 0, c = 1, lo = -INFINITY, hi = INFINITY;
+  explicit Slope(Act act) {
+    if (act == Act::relu || act == Act::relu6) lo = 0;
+    if (act == Act::relu6) hi = 6;
+    if (act == Act::sigmoid) a = 1, b = 1, c = 0;  // y (1 - y)
+    if (act == Act::tanh) b = 1;                    // 1 - y^2
   }
-}
+  T operator()(T y) const { return T(y > lo) * T(y < hi) * (c + y * (a - b * y)); }
+};
 
 inline bool unmasked(const uint8_t* mask, int64_t s, int64_t batch, int64_t b) {
   return !mask || mask[s * batch + b];
 }
 
 // --- the cells, one row at a time ---------------------------------------------
-// Forward: z holds the row's pre-activations (input and, except for the GRU
-// reset_after/before recurrent parts, recurrent projections); it is left with
-// the activated gates. hp: previous state, hn: new state.
+// Forward: z holds the row's pre-activations (the input projection plus the
+// recurrent one, except where a GRU resets before it); it is left holding the
+// activated gates. hp: previous state, hn: new state.
 //
-// Backward: dhn is the gradient reaching the new state; it writes dz (input
-// side pre-activation gradients) and returns in dhp the part of the previous
-// state's gradient that bypasses the recurrent kernel (GRU: z * dhn).
+// Backward: dhn is the gradient reaching the new state. It writes dz, the
+// gradients of the pre-activations, and dhp, the part of the previous state's
+// gradient that bypasses the recurrent kernel (GRU: z * dhn; others none).
 
+// c = f c' + i g, h = o act(c); act(c) is kept in `tc` (p.aux) for the backward.
 template <typename T>
 void lstm_forward(const Seq<T>& p, T* z, const T* cp, T* cn, T* hn, T* tc) {
   const int64_t u = p.units;
@@ -160,33 +157,27 @@ void lstm_forward(const Seq<T>& p, T* z, const T* cp, T* cn, T* hn, T* tc) {
   for (int64_t j = 0; j < u; ++j) hn[j] = o[j] * tc[j];
 }
 
-// c = f c' + i g, h = o act(c):  dc_total = dc + dh o act'(c), then
-// di = dc_total g, df = dc_total c', dg = dc_total i, do = dh act(c), dc' = dc_total f.
+// dc_total = dc + dh o act'(c); then di = dc_total g, df = dc_total c',
+// dg = dc_total i, do = dh act(c), dc' = dc_total f (each times its gate's slope).
 template <typename T>
-void lstm_backward(const Seq<T>& p, const T* z, const T* cp, const T* cn, const T* dhn, T* dc, T* dz, T* tc,
-                   T* dtc) {
+void lstm_backward(const Seq<T>& p, const T* __restrict z, const T* __restrict cp, const T* __restrict tc,
+                   const T* __restrict dhn, T* __restrict dc, T* __restrict dz) {
   const int64_t u = p.units;
+  const Slope<T> sa(p.cfg.activation), sr(p.cfg.recurrent_activation);
   const T *i = z, *f = z + u, *g = z + 2 * u, *o = z + 3 * u;
-  T *di = dz, *df = dz + u, *dg = dz + 2 * u, *dout = dz + 3 * u;
-  for (int64_t j = 0; j < u; ++j) tc[j] = cn[j], dtc[j] = dhn[j] * o[j];
-  activate(p.cfg.activation, tc, u);
-  times_grad(p.cfg.activation, tc, dtc, u);
   for (int64_t j = 0; j < u; ++j) {
-    const T dct = dc[j] + dtc[j];
-    dout[j] = dhn[j] * tc[j];
-    di[j] = dct * g[j];
-    df[j] = dct * cp[j];
-    dg[j] = dct * i[j];
+    const T dct = dc[j] + dhn[j] * o[j] * sa(tc[j]);
+    dz[j] = dct * g[j] * sr(i[j]);
+    dz[u + j] = dct * cp[j] * sr(f[j]);
+    dz[2 * u + j] = dct * i[j] * sa(g[j]);
+    dz[3 * u + j] = dhn[j] * tc[j] * sr(o[j]);
     dc[j] = dct * f[j];
   }
-  times_grad(p.cfg.recurrent_activation, i, di, 2 * u);  // i and f
-  times_grad(p.cfg.activation, g, dg, u);
-  times_grad(p.cfg.recurrent_activation, o, dout, u);
 }
 
-// GRU: h = z h' + (1 - z) hh. The candidate hh = act(x_h + r * (h' U_h + b_h))
-// with reset_after, act(x_h + (r * h') U_h) without; `rec` is the row's
-// h' U + b_rec (reset_after) and r * h' is kept in p.r (before).
+// GRU: h = z h' + (1 - z) hh with the candidate hh = act(x_h + r (h' U_h + b_h))
+// (reset_after; `rec` is the row's h' U + b_rec and rec_h keeps its h part)
+// or act(x_h + (r h') U_h) (before: the caller adds (r h') U_h to z first).
 template <typename T>
 void gru_gates(const Seq<T>& p, T* z, const T* rec) {
   const int64_t u = p.units;
@@ -205,28 +196,28 @@ void gru_candidate(const Seq<T>& p, T* z, const T* rec, T* rec_h, const T* hp, T
   for (int64_t j = 0; j < u; ++j) hn[j] = zg[j] * hp[j] + (T(1) - zg[j]) * hh[j];
 }
 
-// Up to the candidate's pre-activation: dz_h = dhn (1 - z) act'(hh), dz_z
-// (before the gate derivative) = dhn (h' - hh), dhp = dhn z.
+// dz_z = dhn (h' - hh) z', dz_h = dhn (1 - z) hh', dhp = dhn z.
 template <typename T>
-void gru_backward_candidate(const Seq<T>& p, const T* z, const T* hp, const T* dhn, T* dz, T* dhp) {
+void gru_backward_candidate(const Seq<T>& p, const T* __restrict z, const T* __restrict hp, const T* __restrict dhn,
+                            T* __restrict dz, T* __restrict dhp) {
   const int64_t u = p.units;
+  const Slope<T> sa(p.cfg.activation), sr(p.cfg.recurrent_activation);
   const T *zg = z, *hh = z + 2 * u;
   for (int64_t j = 0; j < u; ++j) {
-    dz[j] = dhn[j] * (hp[j] - hh[j]);
-    dz[2 * u + j] = dhn[j] * (T(1) - zg[j]);
+    dz[j] = dhn[j] * (hp[j] - hh[j]) * sr(zg[j]);
+    dz[2 * u + j] = dhn[j] * (T(1) - zg[j]) * sa(hh[j]);
     dhp[j] = dhn[j] * zg[j];
   }
-  times_grad(p.cfg.activation, hh, dz + 2 * u, u);
 }
 
-// dr = dz_h * (h' U_h + b_h) (after) or d(r h') * h' (before, d(r h') in drh);
-// then the gate derivatives of z and r.
+// dz_r = d(r) r' with d(r) = dz_h (h' U_h + b_h) (after: d = dz_h, v = rec_h)
+// or d(r h') h' (before: d = d(r h'), v = h').
 template <typename T>
-void gru_backward_gates(const Seq<T>& p, const T* z, const T* rh_or_h, const T* drh, T* dz) {
+void gru_backward_reset(const Seq<T>& p, const T* __restrict z, const T* __restrict d, const T* __restrict v,
+                        T* __restrict dz) {
   const int64_t u = p.units;
-  const T* d = drh ? drh : dz + 2 * u;
-  for (int64_t j = 0; j < u; ++j) dz[u + j] = d[j] * rh_or_h[j];
-  times_grad(p.cfg.recurrent_activation, z, dz, 2 * u);
+  const Slope<T> sr(p.cfg.recurrent_activation);
+  for (int64_t j = 0; j < u; ++j) dz[u + j] = d[j] * v[j] * sr(z[u + j]);
 }
 
 // --- the recurrence over rows [r0, r1) -------------------------------------------
@@ -275,7 +266,7 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
     else  // all gates (GRU without reset_after: z and r only; h after the reset below)
       gemm<T>(false, false, n, kind == RnnKind::gru ? 2 * u : G, u, T(1), hin, ldi, p.U, G, T(1), z, G);
     if (kind == RnnKind::gru && !after) {
-      T* rh = w.at(p.r, s, u);
+      T* rh = w.at(p.aux, s, u);
       for (int64_t b = 0; b < n; ++b) {
         gru_gates(p, z + b * G, (const T*)nullptr);
         for (int64_t j = 0; j < u; ++j) rh[b * u + j] = z[b * G + u + j] * hin[b * ldi + j];
@@ -290,11 +281,12 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
           std::memcpy(hn + b * u, zb, size_t(u) * sizeof(T));
           break;
         case RnnKind::lstm:
-          lstm_forward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.c, s + 1, u) + b * u, hn + b * u, w.work(1) + b * ldw);
+          lstm_forward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.c, s + 1, u) + b * u, hn + b * u,
+                       w.at(p.aux, s, u) + b * u);
           break;
         case RnnKind::gru:
           if (after) gru_gates(p, zb, rec + b * ldw);
-          gru_candidate(p, zb, after ? rec + b * ldw : nullptr, w.at(p.r, s, u) + b * u, hp + b * u, hn + b * u);
+          gru_candidate(p, zb, after ? rec + b * ldw : nullptr, w.at(p.aux, s, u) + b * u, hp + b * u, hn + b * u);
           break;
       }
       // Masked step: the states carry over; the output is the previous output.
@@ -326,7 +318,7 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
   const RnnKind kind = p.cfg.kind;
   const bool after = kind == RnnKind::gru && p.cfg.reset_after, before = kind == RnnKind::gru && !after;
   T *dh = p.dh + r0 * u, *dc = p.dc ? p.dc + r0 * u : nullptr;
-  T *carry = w.work(1), *dhn = w.work(2), *tmp = w.work(3), *tmp2 = w.work_wide();
+  T *carry = w.work(1), *dhn = w.work(2), *tmp = w.work(3);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t j = 0; j < u; ++j) carry[b * ldw + j] = T(0);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
@@ -349,19 +341,19 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
       for (int64_t j = 0; j < u; ++j) db[j] = dhb[j] + cb[j] + (dout ? dout[j] : T(0)), cb[j] = T(0);
       const T* zb = z + b * G;
       switch (kind) {
-        case RnnKind::simple:
-          for (int64_t j = 0; j < u; ++j) dzb[j] = db[j], dhb[j] = T(0);
-          times_grad(p.cfg.activation, zb, dzb, u);
+        case RnnKind::simple: {
+          const Slope<T> sa(p.cfg.activation);
+          for (int64_t j = 0; j < u; ++j) dzb[j] = db[j] * sa(zb[j]), dhb[j] = T(0);
           break;
+        }
         case RnnKind::lstm:
-          lstm_backward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.c, s + 1, u) + b * u, db, dc + b * u, dzb,
-                        tmp + b * ldw, tmp2 + b * ldw);
+          lstm_backward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.aux, s, u) + b * u, db, dc + b * u, dzb);
           for (int64_t j = 0; j < u; ++j) dhb[j] = T(0);
           break;
         case RnnKind::gru:
           gru_backward_candidate(p, zb, hp + b * u, db, dzb, dhb);
           if (after) {
-            gru_backward_gates(p, zb, w.at(p.r, s, u) + b * u, (const T*)nullptr, dzb);
+            gru_backward_reset(p, zb, dzb + 2 * u, w.at(p.aux, s, u) + b * u, dzb);
             T* dzrb = dzr + b * G;
             for (int64_t j = 0; j < 2 * u; ++j) dzrb[j] = dzb[j];
             for (int64_t j = 0; j < u; ++j) dzrb[2 * u + j] = dzb[2 * u + j] * zb[u + j];
@@ -376,7 +368,7 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
       const T* hin = w.recurrent_input(s, ldi);
       for (int64_t b = 0; b < n; ++b) {
         if (!unmasked(p.mask, s, w.B, r0 + b)) continue;  // its dz row is zero, so is tmp's
-        gru_backward_gates(p, z + b * G, hin + b * ldi, tmp + b * ldw, dz + b * G);
+        gru_backward_reset(p, z + b * G, tmp + b * ldw, hin + b * ldi, dz + b * G);
         for (int64_t j = 0; j < u; ++j) tmp[b * ldw + j] *= z[b * G + u + j];
       }
       gemm<T>(false, false, n, u, 2 * u, T(1), dz, G, p.UT, u, T(1), tmp, ldw);

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import activations, constraints, initializers, nn, ops, regularizers
 from .._naming import to_snake_case
-from .._tensor import ones, zeros
+from .._tensor import constant, ones, zeros
 from ..ops.nn_ops import _ACTS
 from ..ops.rnn_ops import rnn
 from .base import Layer
@@ -226,8 +226,6 @@ class RNN(Layer):
         if not isinstance(cell, _Cell):
             raise TypeError(f"RNN: cell must be a SimpleRNNCell, LSTMCell or GRUCell (the cells tinytf runs as one "
                             f"fused kernel), got {type(cell).__name__}")
-        if stateful:
-            raise NotImplementedError(f"{type(self).__name__}: stateful=True is not supported yet")
         if time_major:
             raise ValueError(f"{type(self).__name__}: only batch-major input (time_major=False) is supported")
         super().__init__(**kwargs)
@@ -235,7 +233,8 @@ class RNN(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
+        self.states = None  # stateful: the last states (values, no gradient), reused by the next call
         self.unroll = bool(unroll)  # accepted for Keras compatibility; the kernel never unrolls
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.supports_masking = True
@@ -255,12 +254,20 @@ class RNN(Layer):
 
     def call(self, inputs, mask=None, training=None):
         sequences, states, mask = _split_inputs(inputs, mask)
+        if self.stateful and states is None and self.states is not None:
+            if self.states[0].shape[0] != sequences.shape[0]:
+                raise ValueError(f"{type(self).__name__} '{self.name}' is stateful: the batch size must stay "
+                                 f"{self.states[0].shape[0]}, got input of shape {tuple(sequences.shape)} "
+                                 f"(call reset_states() to start over)")
+            states = self.states
         try:
             out = self.cell._run(sequences, states, mask, training, go_backwards=self.go_backwards,
                                  return_sequences=self.return_sequences,
                                  zero_output_for_mask=self.zero_output_for_mask)
         except (ValueError, TypeError) as e:
             raise type(e)(f"{type(self).__name__} '{self.name}': {e} (input shape {tuple(sequences.shape)})") from None
+        if self.stateful:
+            self.states = [constant(s.numpy().copy()) for s in out[1:]]
         return out if self.return_state else out[0]
 
     def compute_mask(self, inputs, mask=None):
@@ -280,7 +287,11 @@ class RNN(Layer):
         return self.cell.get_initial_state(batch_size)
 
     def reset_states(self, states=None):
-        raise NotImplementedError(f"{type(self).__name__}: stateful=True is not supported yet")
+        """Stateful layers: forget the carried states (or set them to `states`)."""
+        self.states = None if states is None else [constant(np.asarray(s, self.dtype.dtype)) for s in
+                                                   (states if isinstance(states, (list, tuple)) else [states])]
+
+    reset_state = reset_states
 
     def get_config(self):
         return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
