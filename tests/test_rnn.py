@@ -469,13 +469,45 @@ def test_layer_dropout_trains_and_is_inactive_in_inference():
 
 # --- real data ----------------------------------------------------------------------------------
 
-def pad_post(seqs, maxlen):
-    """Keeps the first `maxlen` ids of each review, zero-padded at the end."""
+def pad_pre(seqs, maxlen):
+    """The last `maxlen` ids of each review (Keras' truncating="pre"), zero-padded at the end."""
     out = np.zeros((len(seqs), maxlen), np.int32)
     for i, s in enumerate(seqs):
-        s = s[:maxlen]
+        s = s[-maxlen:]
         out[i, :len(s)] = s
     return out
+
+
+class MaskedMeanOverTime(layers.Layer):
+    """Mean of the unmasked timesteps, written with ops."""
+
+    def call(self, inputs, mask=None):
+        m = tf.expand_dims(tf.cast(mask, inputs.dtype), -1)
+        return tf.reduce_sum(inputs * m, axis=1) / tf.maximum(tf.reduce_sum(m, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+def test_movie_reviews_embedding_beats_75_percent():
+    """Pang & Lee movie reviews (1,600 train / 400 test): Embedding(mask_zero)
+    and a masked mean over time; padded ids must not count."""
+    try:
+        (xtr, ytr), (xte, yte) = tf.datasets.imdb.load_data(num_words=10000)
+    except RuntimeError as e:
+        pytest.skip(f"movie-review data not available: {e}")
+    xtr, xte = pad_pre(xtr, 500), pad_pre(xte, 500)
+    tf.utils.set_random_seed(0)
+    model = tf.models.Sequential([layers.Input(shape=(500,), dtype="int32"),
+                                  layers.Embedding(10000, 32, mask_zero=True), MaskedMeanOverTime(),
+                                  layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=tf.optimizers.Adam(5e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(xtr, ytr, batch_size=32, epochs=6, verbose=0)
+    accuracy = model.evaluate(xte, yte, verbose=0)[1]
+    assert accuracy > 0.75, accuracy
 
 
 def test_stateful_carries_states_between_calls():

@@ -208,7 +208,8 @@ RnnGrads rnn_backward(const RnnSaved& s, const Tensor* dy, const Tensor* dh, con
   const int64_t B = s.B, T = s.T, F = s.F, u = s.u, G = s.G, TB = T * B, Gu = G * u;
   const DType dt = s.x.dtype;
   const Shape y_shape = s.cfg.return_sequences ? Shape{B, T, u} : Shape{B, u};
-  for (auto [t, name, shape] : {std::tuple{dy, "the output gradient", y_shape}, std::tuple{dh, "the h gradient", Shape{B, u}},
+  for (auto [t, name, shape] : {std::tuple{dy, "the output gradient", y_shape},
+                                std::tuple{dh, "the h gradient", Shape{B, u}},
                                 std::tuple{dc, "the c gradient", Shape{B, u}}}) {
     if (!t) continue;
     TT_TYPE_CHECK(t->dtype == dt, op, " backward: ", name, " must be ", dtype_name(dt), ", got ", dtype_name(t->dtype));

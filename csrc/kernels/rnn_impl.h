@@ -10,7 +10,7 @@
 // caller.
 //
 // Buffers are time-major in processing order (step s reads input step
-// T-1-s with go_backwards); `row(buf, s, b, width)` addresses them.
+// T-1-s with go_backwards); Rows::at addresses them.
 // Gate layout of one row of z (G*u values, Keras order):
 //   SimpleRNN  [h]            LSTM  [i | f | c | o]            GRU  [z | r | h]
 #pragma once
@@ -92,8 +92,6 @@ inline float tanh_of(float x) {
   return a < 0.625f ? small : (x < 0.f ? -big : big);
 }
 inline double tanh_of(double x) { return std::tanh(x); }
-
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // x[j] = act(x[j]), one loop per activation so that each vectorises.
 template <typename T>
