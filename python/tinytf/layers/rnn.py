@@ -294,9 +294,14 @@ class RNN(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        return {**super().get_config(), "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
-                "zero_output_for_mask": self.zero_output_for_mask}
+        return {**super().get_config(), "cell": _serialize(self.cell), "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards, "stateful": self.stateful,
+                "unroll": self.unroll, "zero_output_for_mask": self.zero_output_for_mask}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(_deserialize(config.pop("cell")), **config)
 
 
 # The cell's arguments read through the layer, as Keras' LSTM.units etc.
@@ -326,7 +331,9 @@ class _Recurrent(RNN):
         super().__init__(cell, **layer_kwargs)
 
     def get_config(self):
-        return {**self.cell.get_config(), **super().get_config()}
+        config = super().get_config()
+        del config["cell"]
+        return {**self.cell.get_config(), **config}
 
     @classmethod
     def from_config(cls, config):
@@ -394,8 +401,7 @@ class Bidirectional(Layer):
     @staticmethod
     def _copy(layer, prefix, go_backwards):
         config = {**layer.get_config(), "go_backwards": go_backwards, "name": prefix + layer.name}
-        for k in ("batch_input_shape",):
-            config.pop(k, None)
+        config.pop("batch_input_shape", None)
         return type(layer).from_config(config)
 
     def __call__(self, inputs, *args, initial_state=None, **kwargs):
