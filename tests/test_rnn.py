@@ -540,3 +540,13 @@ def test_configs_round_trip():
         again = twin(inputs)
         for a, b in zip(out if isinstance(out, list) else [out], again if isinstance(again, list) else [again]):
             assert np.array_equal(a.numpy(), b.numpy()), type(layer).__name__
+
+
+def test_regularizers_and_constraints_reach_the_cell():
+    layer = layers.GRU(3, kernel_regularizer="l2", recurrent_regularizer="l1", bias_constraint="non_neg",
+                       dtype="float64")
+    layer(np.ones((2, 4, 5)))
+    k, rk, _ = layer.get_weights()
+    assert len(layer.losses) == 2
+    close(sum(float(l) for l in layer.losses), 0.01 * np.sum(k ** 2) + 0.01 * np.sum(np.abs(rk)))
+    assert layer.cell.bias.constraint is not None and layer.bias_constraint is layer.cell.bias_constraint
