@@ -8,6 +8,7 @@ from .math_ops import *  # noqa: F401,F403
 from .math_ops import activation_grad, unbroadcast  # noqa: F401
 from .nn_ops import *  # noqa: F401,F403
 from .nn_ops import dense, swish  # noqa: F401
+from .rnn_ops import rnn  # noqa: F401
 from . import _operators  # noqa: F401  (installs +, -, *, ... on Tensor)
 
 __all__ = sorted(set(OPS) - NN_OPS)  # the nn ones are exported by tinytf.nn

@@ -1,0 +1,11 @@
+// The recurrence of the rnn kernels (rnn_impl.h) compiled for AVX512.
+#include "rnn_impl.h"
+
+namespace tt::kernels::rnn_detail {
+
+const Kernels& kernels_avx512() {
+  static const Kernels k = make_kernels();
+  return k;
+}
+
+}  // namespace tt::kernels::rnn_detail
