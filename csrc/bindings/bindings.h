@@ -21,5 +21,6 @@ void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_image(py::module_& m);
 
 }  // namespace tt::bindings

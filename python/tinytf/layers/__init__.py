@@ -6,5 +6,7 @@ from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subt
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                       GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from .preprocessing import (CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
+                            RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing, TextVectorization)
 
 Convolution2D = Conv2D
