@@ -116,6 +116,16 @@ inline void read_point(const View<T>& v, float x, float y, Interpolation interp,
   const int64_t x0 = floor_i(x), y0 = floor_i(y);
   const float fx0 = float(x0), fy0 = float(y0);
   const To wx0 = To((fx0 + 1) - x), wx1 = To(x - fx0), wy0 = To((fy0 + 1) - y), wy1 = To(y - fy0);
+  if (x0 >= 0 && y0 >= 0 && x0 + 1 < v.w && y0 + 1 < v.h) {  // all four inside: no fill checks
+    const T* p00 = v.p + y0 * v.row_stride + x0 * v.c;
+    const T *p01 = p00 + v.c, *p10 = p00 + v.row_stride, *p11 = p10 + v.c;
+    for (int64_t c = 0; c < v.c; ++c) {
+      const To top = wx0 * To(p00[c]) + wx1 * To(p01[c]);
+      const To bottom = wx0 * To(p10[c]) + wx1 * To(p11[c]);
+      out[c] = wy0 * top + wy1 * bottom;
+    }
+    return;
+  }
   const T *p00 = v.pixel(y0, x0), *p01 = v.pixel(y0, x0 + 1), *p10 = v.pixel(y0 + 1, x0),
           *p11 = v.pixel(y0 + 1, x0 + 1);
   for (int64_t c = 0; c < v.c; ++c) {
@@ -125,13 +135,13 @@ inline void read_point(const View<T>& v, float x, float y, Interpolation interp,
   }
 }
 
-// The one sampler behind resize, rotation, zoom and translation: output pixel
-// (ox, oy) of image n reads the point point(n, ox, oy) of the window `win` of
-// input image n. Parallel over output rows.
 struct Window {
   int64_t top, left, h, w;
 };
 
+// The one sampler behind resize, rotation, zoom and translation: output pixel
+// (ox, oy) of image n reads the point point(n, ox, oy) of the window `win` of
+// input image n. Parallel over output rows.
 template <typename T, typename To, typename Point>
 void sample(const Tensor& x, const Tensor& y, Window win, Interpolation interp, FillMode mode, To fill,
             const Point& point) {

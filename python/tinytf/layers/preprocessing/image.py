@@ -215,8 +215,8 @@ class Resizing(ImagePreprocessingLayer):
             pw = (max(w, int(h * self.width / self.height)) - w) // 2
             if ph or pw:
                 a = np.asarray(self._float(images))
-                images = ops.constant(np.pad(a, ((0, 0), (ph, ph), (pw, pw), (0, 0)),
-                                             constant_values=np.asarray(self.fill_value, a.dtype)))
+                images = constant(np.pad(a, ((0, 0), (ph, ph), (pw, pw), (0, 0)),
+                                         constant_values=np.asarray(self.fill_value, a.dtype)))
         return _wrap(_core.image_resize(_core_of(images), self.height, self.width, self.interpolation, window,
                                         self._out))
 

@@ -88,10 +88,9 @@ class Normalization(Layer):
         if isinstance(data, (list, tuple)) and not any(hasattr(b, "shape") for b in data):
             data = np.asarray(data)
         if isinstance(data, np.ndarray):
-            if batch_size is not None:
-                data = (data[i:i + batch_size] for i in range(0, len(data), batch_size))
-            else:
-                data = [data]
+            whole = data
+            data = [whole] if batch_size is None else \
+                (whole[i:i + batch_size] for i in range(0, len(whole), batch_size))
         elif not hasattr(data, "__iter__"):
             raise TypeError(f"Normalization.adapt: expected a numpy array, a tensor or an iterable of batches. "
                             f"Received: {type(data).__name__}")
