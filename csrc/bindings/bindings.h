@@ -22,5 +22,6 @@ void bind_index(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_image(py::module_& m);
 
 }  // namespace tt::bindings

@@ -30,4 +30,5 @@ PYBIND11_MODULE(_core, m) {
   tt::bindings::bind_nn(m);
   tt::bindings::bind_conv(m);
   tt::bindings::bind_rnn(m);
+  tt::bindings::bind_image(m);
 }

@@ -103,13 +103,44 @@ class ArrayData:
     def steps(self):
         return math.ceil(self.n / self.batch_size)
 
-    def split(self, fraction):
-        """(train, validation) with the last `fraction` of samples for validation, as Keras."""
+    def split(self, fraction, mode="tail"):
+        """(train, validation): mode 'tail' takes the last `fraction` of samples
+        for validation, as Keras; 'stratified' see stratified_split."""
+        if mode == "stratified":
+            return self.stratified_split(fraction)
+        if mode != "tail":
+            raise ValueError(f"validation_split_mode must be 'tail' or 'stratified', got {mode!r}")
         at = int(math.floor(self.n * (1.0 - fraction)))
         if at <= 0 or at >= self.n:
             raise ValueError(f"validation_split={fraction} leaves an empty training or validation set "
                              f"({self.n} samples)")
         return self.take(slice(0, at)), self.take(slice(at, self.n))
+
+    def stratified_split(self, fraction):
+        """(train, validation) with as many validation samples as the tail split,
+        drawn at random within each class (of the first target) so that both
+        sets keep the class proportions; order is kept within each set. The
+        draw follows tinytf.random.set_seed."""
+        from ..utils.resampling import class_labels, rng_for
+
+        if len(self.ys) != 1:
+            raise ValueError("validation_split_mode='stratified' needs exactly one target array y")
+        labels = class_labels(self.ys[0], "validation_split_mode='stratified'")
+        n_val = self.n - int(math.floor(self.n * (1.0 - fraction)))
+        if n_val <= 0 or n_val >= self.n:
+            raise ValueError(f"validation_split={fraction} leaves an empty training or validation set "
+                             f"({self.n} samples)")
+        classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        # Largest remainders: per-class shares of n_val that add up to n_val exactly.
+        share = counts * (n_val / self.n)
+        take = np.floor(share).astype(np.int64)
+        take[np.argsort(-(share - take), kind="stable")[:n_val - take.sum()]] += 1
+        rng = rng_for(None)
+        val = np.zeros(self.n, bool)
+        for c in range(len(classes)):
+            members = np.flatnonzero(inverse == c)
+            val[rng.choice(members, take[c], replace=False)] = True
+        return self.take(np.flatnonzero(~val)), self.take(np.flatnonzero(val))
 
     def take(self, index):
         out = ArrayData.__new__(ArrayData)

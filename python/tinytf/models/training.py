@@ -261,7 +261,8 @@ class Trainer:
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            validation_split_mode="tail"):
         self._require_compiled("training (fit)")
         verbose = _verbosity(verbose, default=1)
         data = self._adapt(x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch, "fit")
@@ -280,7 +281,7 @@ class Trainer:
                 raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
             if not isinstance(data, ArrayData):
                 raise ValueError("validation_split is only supported for array inputs, not generators")
-            data, val = data.split(validation_split)
+            data, val = data.split(validation_split, validation_split_mode)
             val.shuffle = False
         steps = data.steps() if steps_per_epoch is None or isinstance(data, GeneratorData) else steps_per_epoch
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:

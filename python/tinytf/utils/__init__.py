@@ -76,3 +76,9 @@ class Sequence:
 
 
 PyDataset = Sequence
+
+
+from ..preprocessing.sequence import pad_sequences  # noqa: E402  (keras.utils.pad_sequences)
+from .model_selection import KFold, StratifiedKFold, cross_validate  # noqa: E402
+from .resampling import (oversample_indices, random_oversample, random_undersample,  # noqa: E402
+                         undersample_indices)
