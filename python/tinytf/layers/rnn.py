@@ -400,7 +400,8 @@ class Bidirectional(Layer):
 
     @staticmethod
     def _copy(layer, prefix, go_backwards):
-        config = {**layer.get_config(), "go_backwards": go_backwards, "name": prefix + layer.name}
+        # Keras strips the prefix first, so a reloaded config (which holds the forward copy) keeps its names
+        config = {**layer.get_config(), "go_backwards": go_backwards, "name": prefix + layer.name.removeprefix(prefix)}
         config.pop("batch_input_shape", None)
         return type(layer).from_config(config)
 
@@ -523,11 +524,14 @@ def _serialize(layer):
 
 
 def _deserialize(config):
-    from .. import layers
+    """A wrapped layer from its config envelope (or as is: the saving code builds nested layers first)."""
+    if isinstance(config, Layer):
+        return config
+    from ..saving.serialization import deserialize_keras_object
 
-    cls = getattr(layers, config["class_name"], None)
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise ValueError(f"Unknown layer class {config['class_name']!r}")
-    return cls.from_config(config["config"])
+    layer = deserialize_keras_object(config)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"expected a layer config, got {config!r:.80}")
+    return layer
 
 
