@@ -26,8 +26,10 @@ def mnist(flat):
     with np.load(DATA / "mnist.npz") as f:
         xtr, ytr, xte, yte = f["x_train"][:SAMPLES], f["y_train"][:SAMPLES], f["x_test"], f["y_test"]
     shape = (-1, 784) if flat else (-1, 28, 28, 1)
-    return (xtr.reshape(shape).astype(np.float32) / 255, ytr.astype(np.int64),
-            xte.reshape(shape).astype(np.float32) / 255, yte.astype(np.int64))
+    xtr, xte = xtr.reshape(shape).astype(np.float32), xte.reshape(shape).astype(np.float32)
+    xtr /= 255  # in place: the peak RSS should hold one float32 copy of the data, not two
+    xte /= 255
+    return xtr, ytr.astype(np.int64), xte, yte.astype(np.int64)
 
 
 def text(n=SAMPLES or 25000, length=80, vocab=20000, seed=0):
