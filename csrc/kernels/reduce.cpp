@@ -100,7 +100,16 @@ void run(Reduce op, const Tensor& x, const Plan& p, const Tensor& out) {
     for (int64_t r = c * kChunk, r1 = std::min(p.n_red, (c + 1) * kChunk); r < r1;) {
       const T* row = base + ob + offset_of(r / last, rd, rs);
       const int64_t j0 = r % last, j1 = std::min(last, j0 + (r1 - r));
-      if (st == 1)
+      if (st == 1 && (op == Reduce::sum || op == Reduce::mean)) {
+        // Eight independent partial sums (combined in a fixed order): one
+        // serial chain is bound by the add latency, not by memory.
+        A lane[8] = {};
+        int64_t j = j0;
+        for (; j + 8 <= j1; j += 8)
+          for (int k = 0; k < 8; ++k) lane[k] += A(row[j + k]);
+        for (; j < j1; ++j) lane[0] += A(row[j]);
+        acc += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      } else if (st == 1)
         for (int64_t j = j0; j < j1; ++j) acc = f(acc, A(row[j]));
       else
         for (int64_t j = j0; j < j1; ++j) acc = f(acc, A(row[j * st]));
