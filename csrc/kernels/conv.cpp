@@ -125,9 +125,15 @@ template <typename T>
 const convk::Kernels<T>& isa_kernels() {
   static const convk::Kernels<T> portable = convk::kernels_portable<T>();
 #if defined(__x86_64__) || defined(_M_X64)
-  static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>(), avx512 = convk::kernels_avx512<T>();
-  if (isa() == Isa::avx512) return avx512;
-  if (isa() == Isa::avx2) return avx2;
+  // Each table is built on first use only: building one runs code compiled for its ISA.
+  if (isa() == Isa::avx512) {
+    static const convk::Kernels<T> avx512 = convk::kernels_avx512<T>();
+    return avx512;
+  }
+  if (isa() == Isa::avx2) {
+    static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>();
+    return avx2;
+  }
 #endif
   return portable;
 }
