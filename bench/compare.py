@@ -31,7 +31,7 @@ def run_worker(fw, workload, args):
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     if args.quick:
-        env["BENCH_SAMPLES"] = "12000"
+        env["BENCH_SAMPLES"] = "4000"
     cmd = [sys.executable, str(HERE / "workloads.py"), fw, workload, "--threads", str(args.threads),
            "--epochs", str(args.epochs)] + (["--quick"] if args.quick else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -41,14 +41,14 @@ def run_worker(fw, workload, args):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def import_time(fw):
+def import_time(fw, runs=5):
     module = {"tinytf": "tinytf", "keras": "keras", "torch": "torch"}[fw]
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
         subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, check=True, env=env)
         return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                                      check=True, env=env).stdout) for _ in range(5))
+                                                      check=True, env=env).stdout) for _ in range(runs))
     except subprocess.CalledProcessError:
         return None
 
@@ -119,7 +119,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=4, help="epochs per training workload (the first is warm-up)")
-    ap.add_argument("--quick", action="store_true", help="2 epochs on 12,000 samples, fewer repeats")
+    ap.add_argument("--quick", action="store_true", help="2 epochs on 4,000 samples, fewer repeats (under two minutes)")
     ap.add_argument("--only", default="", help="comma-separated workloads (mlp32,mlp128,convnet,lstm,predict,latency,footprint)")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--json", default=None, help="also write the raw results here")
@@ -138,7 +138,7 @@ def main():
         for fw in frameworks:
             if w == "footprint":
                 dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
-                r = {"import_s": import_time(fw), "installed_mb": installed_mb(dist)}
+                r = {"import_s": import_time(fw, 1 if args.quick else 5), "installed_mb": installed_mb(dist)}
                 if fw == "keras" and r["installed_mb"] is not None:
                     r["installed_mb"] += installed_mb("keras") or 0
             else:
