@@ -335,12 +335,7 @@ class _Recurrent(RNN):
         del config["cell"]
         return {**self.cell.get_config(), **config}
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if "batch_shape" in config:
-            config["batch_input_shape"] = config.pop("batch_shape")
-        return cls(**config)
+    from_config = classmethod(Layer.from_config.__func__)  # the flat config, not RNN's nested cell
 
 
 class SimpleRNN(_Recurrent):
