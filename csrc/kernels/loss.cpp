@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../core/parallel.h"
+#include "expf.h"
 #include "nn.h"
 #include "nn_util.h"
 
@@ -100,31 +101,11 @@ T row_max(const T* x, int64_t n) {
   return m;
 }
 
-template <typename To, typename From>
-inline To bit_cast(From v) {
-  To t;
-  std::memcpy(&t, &v, sizeof t);
-  return t;
-}
-
 // exp(x) for x <= 0, the only arguments softmax needs (x - max(row)).
-// float: x = k ln2 + r (ln2 in two parts, Cody-Waite), exp(r) by the Cephes
-// expf polynomial, 2^k from its bit pattern: < 1 ulp on [-87.3, 0], with no
-// branches so loops over it vectorise. Below -87.3, where expf would return
-// denormals, it returns 0; so -inf gives exactly 0, and NaN stays NaN.
+// Below -87.3, where expf would return denormals, it returns 0; so -inf
+// gives exactly 0, and NaN stays NaN.
 inline float exp_nonpos(float x) {
-  const float shifter = 0x1.8p23f;                 // adding it rounds to an integer
-  const float t = x * 1.44269504088896341f + shifter;
-  const float k = t - shifter;                      // round(x / ln2)
-  const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const float e = p * bit_cast<float>((bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23);  // p * 2^k
+  const float e = expf_core(x);
   // A mask built with integer ops, not `x < lo ? 0 : e`: GCC will not
   // if-convert that select (trapping math), which would stop vectorisation.
   const uint32_t keep = uint32_t(x < -87.33654f) - 1u;

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "expf.h"
 #include "gemm.h"
 #include "rnn.h"
 
@@ -62,23 +63,13 @@ const Kernels& kernels_avx512();
 namespace {
 
 // --- activations, vectorisable ----------------------------------------------
-// float: exp by range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial
-// (Cephes expf, about 1 ulp), branch-free so that the loops vectorise; tanh
+// float: exp from expf.h, clamped to its range; tanh
 // from it (odd polynomial near 0, where 1 - 2/(e^2x + 1) would cancel).
 // double stays on libm: it is the precise path that gradient checks use.
 inline float exp_approx(float x) {
   x = x < -87.3f ? -87.3f : x;
   x = x > 88.3f ? 88.3f : x;
-  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest
-  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;           // x - n ln2 in two steps
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  return p * __builtin_bit_cast(float, (int32_t(n) + 127) << 23);
+  return expf_core(x);
 }
 
 inline float sigmoid_of(float x) { return 1.f / (1.f + exp_approx(-x)); }

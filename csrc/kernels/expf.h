@@ -1,0 +1,39 @@
+// The float e^x shared by the fused softmax (loss.cpp) and the recurrent
+// cells (rnn_impl.h): x = k ln2 + r (ln2 in two parts, Cody-Waite), e^r by
+// the Cephes expf polynomial, 2^k from its bit pattern. Under 1 ulp on
+// [-87.3, 88.3]; outside it the callers clamp or mask. No branches, so
+// loops over it vectorise.
+//
+// Included by per-ISA files, hence the anonymous namespace: the linker must
+// never hand one ISA's copy to code built for another (see gemm_blocked.h).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace tt::kernels {
+namespace {
+
+template <typename To, typename From>
+inline To bit_cast(From v) {
+  To t;
+  std::memcpy(&t, &v, sizeof t);
+  return t;
+}
+
+inline float expf_core(float x) {
+  const float shifter = 0x1.8p23f;  // adding it rounds to an integer
+  const float t = x * 1.44269504088896341f + shifter;
+  const float k = t - shifter;  // round(x / ln2)
+  const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  return p * bit_cast<float>((bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23);  // p * 2^k
+}
+
+}  // namespace
+}  // namespace tt::kernels
