@@ -102,3 +102,46 @@ def test_gradient_matches_finite_differences(case, data):
         got = np.zeros_like(arrays[i]) if g is None else g.numpy()
         assert got.shape == arrays[i].shape
         np.testing.assert_allclose(got, numeric, rtol=1e-4, atol=1e-6, err_msg=f"{case.name}: input {i}")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_long_rows_are_split_across_threads_with_the_same_results(threads, restore_threads):
+    """Contiguous tensors are one long row; rows longer than the elementwise
+    grain are cut into fixed chunks (the chunk bounds must not shift values)."""
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    rng = np.random.default_rng(0)
+    n = 3 * 32768 + 17  # not a multiple of the chunk
+    a = rng.standard_normal((3, n)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    cond = rng.random((3, n)) < 0.5
+    np.testing.assert_array_equal(tf.add(a, b).numpy(), a + b)
+    np.testing.assert_array_equal(tf.maximum(a.ravel(), 0.0).numpy(), np.maximum(a.ravel(), 0.0))
+    np.testing.assert_allclose(tf.exp(a).numpy(), np.exp(a), rtol=2e-6)
+    np.testing.assert_array_equal(tf.where(cond, a, b).numpy(), np.where(cond, a, b))
+    np.testing.assert_array_equal(tf.cast(a, tf.float64).numpy(), a.astype(np.float64))
+    strided = tf.constant(a)[:, ::1][::2]  # rows 0 and 2 of a
+    np.testing.assert_array_equal(tf.identity(strided).numpy(), a[::2])
+
+
+_ISAS = ("scalar", "avx2", "avx512")
+
+
+@pytest.mark.parametrize("isa", _ISAS[: _ISAS.index(tf._core.cpu_best_isa()) + 1])
+def test_exp_float32_on_every_isa_matches_numpy_including_specials(isa):
+    """float32 exp runs a vectorised polynomial per ISA, with libm for inputs
+    outside its range; compared with numpy's exp in float64."""
+    x = np.concatenate([np.linspace(-120, 100, 40001, dtype=np.float32),
+                        np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 88.7, -87.4, 1e30, -1e30], np.float32)])
+    saved = tf._core.isa()
+    tf._core.set_isa(isa)
+    try:
+        got = tf.exp(x).numpy()
+    finally:
+        tf._core.set_isa(saved)
+    with np.errstate(over="ignore"):
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    normal = np.isfinite(want) & (want >= np.finfo(np.float32).tiny)
+    np.testing.assert_allclose(got[normal], want[normal], rtol=4e-7)
+    # Overflow, NaN and results below the normal range (flushed to zero, as
+    # every kernel flushes denormals) keep their meaning.
+    np.testing.assert_array_equal(got[~normal], np.where(want[~normal] < np.finfo(np.float32).tiny, 0.0, want[~normal]))

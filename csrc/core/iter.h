@@ -50,18 +50,26 @@ struct RowLoop {
   }
 };
 
+// Rows longer than `grain_elems` are cut into fixed chunks of that many
+// elements, so one long contiguous row (a whole contiguous tensor) still
+// spreads over the threads. Chunk bounds never depend on the thread count.
 template <int N, typename F>
 void for_each_row(const Shape& shape, const std::array<const Shape*, N>& st, const std::array<int64_t, N>& isz,
                   std::array<char*, N> base, int64_t grain_elems, const F& fn) {
   RowLoop<N> L(shape, st, isz);
   if (L.rows == 0) return;
-  const int64_t grain = std::max<int64_t>(1, grain_elems / std::max<int64_t>(L.inner, 1));
-  parallel_for(0, L.rows, grain, [&](int64_t r0, int64_t r1) {
+  const int64_t chunk = std::max<int64_t>(grain_elems, 1);
+  const int64_t per_row = std::max<int64_t>(1, (L.inner + chunk - 1) / chunk);
+  const int64_t grain = per_row > 1 ? 1 : std::max<int64_t>(1, chunk / std::max<int64_t>(L.inner, 1));
+  const std::array<int64_t, N> s = L.strides.back();
+  parallel_for(0, L.rows * per_row, grain, [&](int64_t i0, int64_t i1) {
     char* p[N];
-    std::array<int64_t, N> s = L.strides.back();
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = i / per_row, c0 = (i % per_row) * chunk;
       L.row_pointers(r, base.data(), p);
-      fn(p, L.inner, s.data());
+      if (per_row > 1)
+        for (int k = 0; k < N; ++k) p[k] += c0 * s[k];
+      fn(p, per_row > 1 ? std::min(chunk, L.inner - c0) : L.inner, s.data());
     }
   });
 }

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <type_traits>
 
+#include "../core/cpu.h"
 #include "../core/iter.h"
+#include "elementwise_simd.h"
 
 namespace tt::kernels {
 namespace {
@@ -18,14 +20,18 @@ Shape broadcast_strides(const Tensor& t, const Shape& out) {
   return s;
 }
 
-// out[i] = f(x[i]) over a new contiguous tensor of x's shape.
-template <typename O, typename I, typename F>
-Tensor map1(const Tensor& x, DType out_dtype, F f) {
+// out[i] = f(x[i]) over a new contiguous tensor of x's shape. `row`, when
+// given, replaces f on contiguous rows: row(out, in, n).
+template <typename O, typename I, typename F, typename Row = std::nullptr_t>
+Tensor map1(const Tensor& x, DType out_dtype, F f, Row row = nullptr) {
   Tensor out = Tensor::empty(x.shape, out_dtype);
   for_each_row<2>(x.shape, {&out.strides, &x.strides}, {int64_t(sizeof(O)), int64_t(sizeof(I))}, {out.raw(), x.raw()},
                   kElementwiseGrain, [&](char** p, int64_t n, const int64_t* s) {
                     O* o = reinterpret_cast<O*>(p[0]);
                     const I* a = reinterpret_cast<const I*>(p[1]);
+                    if constexpr (!std::is_null_pointer_v<Row>) {
+                      if (s[1] == int64_t(sizeof(I))) return row(o, a, n);
+                    }
                     if (s[1] == int64_t(sizeof(I)))
                       for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
                     else
@@ -76,13 +82,25 @@ inline T sigmoid(T x) {  // stable for large |x|
   return e / (T(1) + e);
 }
 
+const ElementwiseRows& simd_rows() {
+  static const ElementwiseRows generic = make_elementwise_rows();
+  switch (isa()) {
+    case Isa::avx512: return elementwise_rows_avx512();
+    case Isa::avx2: return elementwise_rows_avx2();
+    default: return generic;
+  }
+}
+
 template <typename T>
 Tensor unary_float(Unary op, const Tensor& x, T al) {
   const DType dt = x.dtype;
   switch (op) {
     case Unary::sqrt: return map1<T, T>(x, dt, [](T v) { return std::sqrt(v); });
     case Unary::rsqrt: return map1<T, T>(x, dt, [](T v) { return T(1) / std::sqrt(v); });
-    case Unary::exp: return map1<T, T>(x, dt, [](T v) { return std::exp(v); });
+    case Unary::exp:
+      if constexpr (std::is_same_v<T, float>)
+        return map1<T, T>(x, dt, [](T v) { return std::exp(v); }, simd_rows().exp_f32);
+      else return map1<T, T>(x, dt, [](T v) { return std::exp(v); });
     case Unary::expm1: return map1<T, T>(x, dt, [](T v) { return std::expm1(v); });
     case Unary::log: return map1<T, T>(x, dt, [](T v) { return std::log(v); });
     case Unary::log1p: return map1<T, T>(x, dt, [](T v) { return std::log1p(v); });
