@@ -34,24 +34,31 @@ int num_threads();            // threads a kernel may use now
 void set_num_threads(int n);  // n <= 0: back to the default (OMP_NUM_THREADS or all cores)
 int default_num_threads();
 
+// Every parallel region asks for the same team, num_threads(), however many
+// parts the work has: libgomp reconfigures its team whenever consecutive
+// regions ask for different sizes, which on a 16-core machine made a
+// training step of small ops slower than on one thread. Threads past the
+// last part skip the region. The part bounds depend only on `parts`.
 template <typename F>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
   const int64_t n = end - begin;
   if (n <= 0) return;
-  int64_t parts = std::min<int64_t>(num_threads(), (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+  const int64_t g = std::max<int64_t>(grain, 1);
+  const int64_t parts = std::min<int64_t>(num_threads(), (n + g - 1) / g);
 #ifdef _OPENMP
   if (parts > 1 && !omp_in_parallel()) {
-#pragma omp parallel num_threads(int(parts))
+#pragma omp parallel num_threads(num_threads())
     {
-      const int64_t t = omp_get_thread_num(), p = omp_get_num_threads();
-      const int64_t b = begin + n * t / p, e = begin + n * (t + 1) / p;
       FlushDenormals ftz;
-      if (b < e) fn(b, e);
+      // A team smaller than asked for (OMP_THREAD_LIMIT, OMP_DYNAMIC) takes several parts per thread.
+      for (int64_t t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) {
+        const int64_t b = begin + n * t / parts, e = begin + n * (t + 1) / parts;
+        if (b < e) fn(b, e);
+      }
     }
     return;
   }
 #endif
-  (void)parts;
   FlushDenormals ftz;
   fn(begin, end);
 }
