@@ -64,9 +64,10 @@ class CallbackList:
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
-        for hook in _HOOKS:
+        for hook in _HOOKS if self.callbacks else ():  # with no callbacks every hook stays the class's _noop
             users = [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
-            setattr(self, hook, self._fanout(users, "epoch" in hook or "batch" in hook) if users else _noop)
+            if users:
+                setattr(self, hook, self._fanout(users, "epoch" in hook or "batch" in hook))
 
     @staticmethod
     def _fanout(fns, indexed):
@@ -87,6 +88,10 @@ class CallbackList:
 
 def _noop(*args, **kwargs):
     return None
+
+
+for _hook in _HOOKS:
+    setattr(CallbackList, _hook, staticmethod(_noop))
 
 
 def _overrides(cb, hook):
