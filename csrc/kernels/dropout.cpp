@@ -1,4 +1,5 @@
 // Inverted dropout with a counter-based mask (see nn.h).
+#include <algorithm>
 #include <cmath>
 
 #include "../core/parallel.h"
@@ -22,20 +23,27 @@ Tensor dropout(const Tensor& x_, double rate, uint64_t seed, uint64_t offset) {
     T* yp = y.data<T>();
     const T scale = T(1.0 / (1.0 - rate));
     // Keep iff the element's 32-bit word >= rate * 2^32 (probability 1 - rate).
+    // In 32 bits so that the mask loop vectorises; a threshold of 2^32 keeps nothing.
     const uint64_t threshold = uint64_t(std::ceil(rate * 4294967296.0));
+    const uint32_t thr32 = uint32_t(std::min<uint64_t>(threshold, 0xFFFFFFFFu));
+    const T scale_kept = threshold > 0xFFFFFFFFu ? T(0) : scale;
     const Philox gen(seed);
     parallel_for(0, x.numel(), 4096, [&](int64_t i0, int64_t i1) {
-      const T s = scale;
-      const uint64_t thr = threshold;
-      uint32_t w[4];
-      // Element i takes word (offset + i) % 4 of counter (offset + i) / 4:
-      // one generator call per four elements.
+      const T s = scale_kept;
+      const uint32_t thr = thr32;
+      uint32_t w[4 * Philox::kBlock];
+      // Element i takes word (offset + i) % 4 of counter (offset + i) / 4;
+      // the counters come a block at a time.
       for (int64_t i = i0; i < i1;) {
-        const uint64_t idx = offset + uint64_t(i);
-        gen(idx / 4, kDropoutStream, w);
-        // keep ? s : 0 as a product, not a branch (the mask is random), and a
-        // multiply of x so that NaN/inf propagate as in TF.
-        for (uint64_t k = idx % 4; k < 4 && i < i1; ++k, ++i) yp[i] = xp[i] * (s * T(w[k] >= thr));
+        const uint64_t first = (offset + uint64_t(i)) / 4;
+        gen.block(first, kDropoutStream, w);
+        const uint32_t* word = w + (offset + uint64_t(i) - 4 * first);  // word[k] belongs to element i + k
+        const int64_t stop = std::min<int64_t>(i1, int64_t(4 * (first + Philox::kBlock) - offset));
+        // x times (keep ? s : 0), a select the loop vectorises (the mask is
+        // random: a branch would mispredict), and a multiply of x so that
+        // NaN/inf propagate as in TF.
+        for (int64_t k = 0; k < stop - i; ++k) yp[i + k] = xp[i + k] * (word[k] >= thr ? s : T(0));
+        i = stop;
       }
     });
     return y;
