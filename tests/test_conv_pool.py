@@ -298,6 +298,7 @@ POOL_CASES = [
     ((1, 11, 6, 2), (2, 3), (3, 2), [[1, 0], [2, 1]]),
     ((1, 1, 1, 4), (1, 1), (1, 1), "VALID"),
     ((3, 4, 4, 17), (4, 4), (4, 4), "SAME"),
+    ((2, 5, 7, 70), (2, 2), (3, 2), "VALID"),  # disjoint windows, uncovered pixels, two channel blocks
 ]
 
 

@@ -107,7 +107,24 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
   const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
   TT_CHECK(y.shape == g.output_shape() && dy.shape == g.output_shape(), op, ": output ", y.shape, " and gradient ",
            dy.shape, " must both have the pooled shape ", g.output_shape());
-  Tensor dx = Tensor::zeros(x.shape, x.dtype);
+  // Windows that cannot overlap (strides >= ksize, the usual pooling) write
+  // each covered input pixel once: no zero fill first, and stores instead of
+  // accumulation. Pixels outside every window are zeroed separately.
+  const bool disjoint = g.sh >= g.KH && g.sw >= g.KW;
+  std::vector<char> covered_h(size_t(g.H), !disjoint), covered_w(size_t(g.W), !disjoint);
+  if (disjoint) {
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      int64_t h0, kh0, kh1;
+      g.rows(oh, h0, kh0, kh1);
+      for (int64_t kh = kh0; kh < kh1; ++kh) covered_h[size_t(h0 + kh)] = 1;
+    }
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, kw0, kw1;
+      g.cols(ow, w0, kw0, kw1);
+      for (int64_t kw = kw0; kw < kw1; ++kw) covered_w[size_t(w0 + kw)] = 1;
+    }
+  }
+  Tensor dx = disjoint ? Tensor::empty(x.shape, x.dtype) : Tensor::zeros(x.shape, x.dtype);
   const Tensor xc = x.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
@@ -128,6 +145,10 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
       Bits done[kCb];
       for (int64_t u = u0; u < u1; ++u) {
         const int64_t n = u / cblocks, c0 = u % cblocks * kCb, nc = std::min(kCb, C - c0);
+        if (disjoint)
+          for (int64_t h = 0; h < g.H; ++h)
+            for (int64_t w = 0; w < g.W; ++w)
+              if (!covered_h[size_t(h)] || !covered_w[size_t(w)]) std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t h0, kh0, kh1;
           g.rows(oh, h0, kh0, kh1);
@@ -143,18 +164,21 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
                 const int64_t at = n * img + ((h0 + kh) * g.W + w0 + kw) * C + c0;
                 const T* __restrict xv = xp + at;
                 T* __restrict dxv = dxp + at;
-                for (int64_t c = 0; c < nc; ++c) {
-                  Bits xb, yb, db;
-                  std::memcpy(&xb, xv + c, sizeof xb);
-                  std::memcpy(&yb, yv + c, sizeof yb);
-                  std::memcpy(&db, d + c, sizeof db);
-                  const Bits hit = Bits(-Bits(xb == yb)) & ~done[c];
-                  const Bits add = db & hit;  // dy where hit, else the bits of +0
-                  T a;
-                  std::memcpy(&a, &add, sizeof a);
-                  dxv[c] += a;
-                  done[c] |= hit;
-                }
+                auto scan = [&](auto store) {
+                  for (int64_t c = 0; c < nc; ++c) {
+                    Bits xb, yb, db;
+                    std::memcpy(&xb, xv + c, sizeof xb);
+                    std::memcpy(&yb, yv + c, sizeof yb);
+                    std::memcpy(&db, d + c, sizeof db);
+                    const Bits hit = Bits(-Bits(xb == yb)) & ~done[c];
+                    const Bits add = db & hit;  // dy where hit, else the bits of +0
+                    T a;
+                    std::memcpy(&a, &add, sizeof a);
+                    dxv[c] = decltype(store)::value ? a : dxv[c] + a;
+                    done[c] |= hit;
+                  }
+                };
+                disjoint ? scan(std::true_type{}) : scan(std::false_type{});
               }
           }
         }
