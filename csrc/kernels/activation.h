@@ -34,27 +34,36 @@ inline T act_forward(Act a, T x) {
   return x;
 }
 
-// d act / dx, written with y = act(x).
-template <typename T>
-inline T act_grad_from_output(Act a, T y) {
-  switch (a) {
-    case Act::none: return T(1);
-    case Act::relu: return y > T(0) ? T(1) : T(0);
-    case Act::relu6: return (y > T(0) && y < T(6)) ? T(1) : T(0);
-    case Act::sigmoid: return y * (T(1) - y);
-    case Act::tanh: return T(1) - y * y;
-  }
-  return T(1);
-}
-
 // dx[i] = dy[i] * act'(y[i]) over n contiguous elements (dx may alias dy).
+// One loop per activation, with selects rather than a product by a 0/1
+// flag, so that each vectorises: a branch on the sign of a ReLU output
+// mispredicts half the time (it made the convnet's first-layer backward 15x
+// slower).
 template <typename T>
 inline void act_backward(Act a, const T* y, const T* dy, T* dx, int64_t n) {
-  if (a == Act::none) {
-    if (dx != dy) std::copy(dy, dy + n, dx);
-    return;
+  switch (a) {
+    case Act::none:
+      if (dx != dy) std::copy(dy, dy + n, dx);
+      break;
+    case Act::relu:  // dy is loaded unconditionally: a load under the condition blocks if-conversion
+      for (int64_t i = 0; i < n; ++i) {
+        const T d = dy[i];
+        dx[i] = y[i] > T(0) ? d : T(0);
+      }
+      break;
+    case Act::relu6:
+      for (int64_t i = 0; i < n; ++i) {
+        const T d = dy[i], v = y[i];
+        dx[i] = (v > T(0)) & (v < T(6)) ? d : T(0);
+      }
+      break;
+    case Act::sigmoid:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (T(1) - y[i]));
+      break;
+    case Act::tanh:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+      break;
   }
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * act_grad_from_output(a, y[i]);
 }
 
 }  // namespace tt::kernels

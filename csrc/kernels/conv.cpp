@@ -283,7 +283,10 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
       if (pdw) std::fill_n(pdw, part, T(0));
       for (int64_t n = g.N * grp / groups; n < g.N * (grp + 1) / groups; ++n) {
         const T* gi = dy + n * hw * O;
-        if (copy_g) {
+        if (copy_g && Op == O) {
+          act_backward<T>(act, y ? y + n * hw * O : nullptr, gi, gimg, hw * O);  // one call per image: O is short
+          gi = gimg;
+        } else if (copy_g) {
           for (int64_t p = 0; p < hw; ++p) {
             const int64_t q = (n * hw + p) * O;
             act_backward<T>(act, y ? y + q : nullptr, dy + q, gimg + p * Op, O);

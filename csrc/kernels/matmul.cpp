@@ -169,21 +169,7 @@ void act_grad_rows(Act act, const T* y, const T* dy, T* g, int64_t r0, int64_t r
     const T* yr = y + i * n;
     const T* dr = dy + i * n;
     T* gr = g + i * n;
-    switch (act) {  // one loop per activation so each vectorises
-      case Act::none: break;
-      case Act::relu:
-        for (int64_t j = 0; j < n; ++j) gr[j] = yr[j] > T(0) ? dr[j] : T(0);
-        break;
-      case Act::relu6:
-        for (int64_t j = 0; j < n; ++j) gr[j] = (yr[j] > T(0) && yr[j] < T(6)) ? dr[j] : T(0);
-        break;
-      case Act::sigmoid:
-        for (int64_t j = 0; j < n; ++j) gr[j] = dr[j] * (yr[j] * (T(1) - yr[j]));
-        break;
-      case Act::tanh:
-        for (int64_t j = 0; j < n; ++j) gr[j] = dr[j] * (T(1) - yr[j] * yr[j]);
-        break;
-    }
+    if (act != Act::none) act_backward<T>(act, yr, dr, gr, n);
     if (colsum)
       for (int64_t j = 0; j < n; ++j) colsum[j] += gr[j];
   }
