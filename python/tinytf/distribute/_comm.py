@@ -117,6 +117,10 @@ class Communicator:
     def abort(self, message):
         sys.stderr.write(f"tinytf.distribute: {message} Aborting all {self.size} ranks.\n")
         sys.stderr.flush()
+        # MPI_Abort kills the launcher's output forwarding too: give it a
+        # moment to pass on this rank's last lines (the test suite once lost
+        # the end of a traceback and this message).
+        time.sleep(0.5)
         self.comm.Abort(1)
 
 
