@@ -325,3 +325,27 @@ def test_mnist_convnet_matches_keras_after_two_epochs_and_reaches_98_5_percent()
     model.fit(x_train, y_train, batch_size=128, epochs=3, initial_epoch=2, verbose=0)
     _, acc3 = model.evaluate(x_test, y_test, verbose=0)
     assert acc3 >= 0.985, (acc2, acc3)
+
+
+def test_shuffled_batches_hold_the_rows_of_the_permutation():
+    """Wide rows are gathered in C++, narrow or read-only ones by numpy: both
+    must give exactly x[order[start:stop]] for every array."""
+    from tinytf.models.data import ArrayData
+
+    rng = np.random.default_rng(0)
+    n = 301
+    wide = rng.standard_normal((n, 28, 28)).astype(np.float32)
+    images = rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8)
+    frozen = rng.standard_normal((n, 300))
+    frozen.flags.writeable = False
+    narrow = rng.integers(0, 10, n)
+    data = ArrayData([wide, images, frozen], narrow, None, 64, True)
+    order = np.random.default_rng(7).permutation(n)
+    seen = 0
+    for (xw, xi, xf), y, _ in data.batches(np.random.default_rng(7)):
+        idx = order[seen:seen + len(y)]
+        for got, want in ((xw, wide), (xi, images), (xf, frozen), (y, narrow)):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want[idx])
+        seen += len(y)
+    assert seen == n
