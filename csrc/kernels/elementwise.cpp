@@ -41,7 +41,10 @@ Tensor map1(const Tensor& x, DType out_dtype, F f, Row row = nullptr) {
 }
 
 // out[i] = f(a[i], b[i]) with broadcasting. The common layouts (both
-// contiguous, or one a broadcast scalar) get loops the compiler vectorises.
+// contiguous, or one a broadcast scalar) of float inputs get loops the
+// compiler vectorises; integer and bool inputs (indices, masks: not where
+// training spends its time) take the general loop only, which keeps the
+// extension small.
 template <typename O, typename I, typename F>
 Tensor map2(const Tensor& a, const Tensor& b, DType out_dtype, const char* op, F f) {
   const Shape shape = broadcast_shapes(a.shape, b.shape, op);
@@ -53,18 +56,24 @@ Tensor map2(const Tensor& a, const Tensor& b, DType out_dtype, const char* op, F
                     O* o = reinterpret_cast<O*>(p[0]);
                     const I* x = reinterpret_cast<const I*>(p[1]);
                     const I* y = reinterpret_cast<const I*>(p[2]);
-                    if (s[1] == isz && s[2] == isz) {
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-                    } else if (s[1] == isz && s[2] == 0) {
-                      const I c = *y;
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], c);
-                    } else if (s[1] == 0 && s[2] == isz) {
-                      const I c = *x;
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(c, y[i]);
-                    } else {
-                      const int64_t s1 = s[1] / isz, s2 = s[2] / isz;
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * s1], y[i * s2]);
+                    if constexpr (std::is_floating_point<I>::value) {
+                      if (s[1] == isz && s[2] == isz) {
+                        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+                        return;
+                      }
+                      if (s[1] == isz && s[2] == 0) {
+                        const I c = *y;
+                        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], c);
+                        return;
+                      }
+                      if (s[1] == 0 && s[2] == isz) {
+                        const I c = *x;
+                        for (int64_t i = 0; i < n; ++i) o[i] = f(c, y[i]);
+                        return;
+                      }
                     }
+                    const int64_t s1 = s[1] / isz, s2 = s[2] / isz;
+                    for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * s1], y[i * s2]);
                   });
   return out;
 }
