@@ -53,8 +53,8 @@ def import_time(fw, runs=5):
         return None
 
 
-def installed_mb(dist_name):
-    """Size on disk of a distribution and everything it requires (recursively)."""
+def installed_mb(dist_name, with_requirements=True):
+    """Size on disk of a distribution and (by default) everything it requires, recursively."""
     from importlib import metadata
     import re
 
@@ -73,7 +73,8 @@ def installed_mb(dist_name):
                 total += f.locate().stat().st_size
             except OSError:
                 pass
-        todo += [r for r in (dist.requires or []) if "extra ==" not in r]
+        if with_requirements:
+            todo += [r for r in (dist.requires or []) if "extra ==" not in r]
     return total / 2**20 if seen else None
 
 
@@ -138,7 +139,8 @@ def main():
         for fw in frameworks:
             if w == "footprint":
                 dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
-                r = {"import_s": import_time(fw, 1 if args.quick else 5), "installed_mb": installed_mb(dist)}
+                r = {"import_s": import_time(fw, 1 if args.quick else 5), "installed_mb": installed_mb(dist),
+                     "package_mb": installed_mb(dist, with_requirements=False)}
                 if fw == "keras" and r["installed_mb"] is not None:
                     r["installed_mb"] += installed_mb("keras") or 0
             else:
@@ -203,14 +205,26 @@ def render(res):
                 f"{lat.get(fw, {}).get(k):,.1f}" if lat.get(fw, {}).get(k) else "n/a" for fw in FRAMEWORKS) + " |")
     if "footprint" in w:
         f = w["footprint"]
-        rss = {fw: w.get("mlp32", {}).get(fw, {}).get("peak_rss_mb") for fw in FRAMEWORKS}
+        mlp = w.get("mlp32", {})
+        rss = {fw: mlp.get(fw, {}).get("peak_rss_mb") for fw in FRAMEWORKS}
+        rss_after = {fw: mlp.get(fw, {}).get("peak_rss_after_data_mb") for fw in FRAMEWORKS}
+        data_mb = next((r["data_mb"] for r in mlp.values() if r.get("data_mb")), None)
         lines += ["", "## Footprint", "", "| | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |",
                   "| `import` wall time, s | " + " | ".join(
                       f"{f[fw]['import_s']:.3f}" if f.get(fw, {}).get("import_s") else "n/a" for fw in FRAMEWORKS) + " |",
                   "| installed size with dependencies, MB | " + " | ".join(
                       f"{f[fw]['installed_mb']:.1f}" if f.get(fw, {}).get("installed_mb") else "n/a" for fw in FRAMEWORKS) + " |",
+                  "| installed size of the package alone, MB | " + " | ".join(
+                      f"{f[fw]['package_mb']:.2f}" if f.get(fw, {}).get("package_mb") else "n/a" for fw in FRAMEWORKS)
+                  + " |",
                   "| peak RSS of the MLP batch-32 training run, MB | " + " | ".join(
-                      f"{rss[fw]:.0f}" if rss.get(fw) else "n/a" for fw in FRAMEWORKS) + " |"]
+                      f"{rss[fw]:.0f}" if rss.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
+                  "| the same from the end of data loading (model, training, evaluation), MB | " + " | ".join(
+                      f"{rss_after[fw]:.0f}" if rss_after.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
+                  "| ... above the loaded data (train and test arrays, "
+                  + (f"{data_mb:.0f} MB" if data_mb else "n/a") + "), MB | " + " | ".join(
+                      f"{rss_after[fw] - data_mb:.0f}" if rss_after.get(fw) and data_mb else "n/a"
+                      for fw in FRAMEWORKS) + " |"]
     return "\n".join(lines) + "\n"
 
 
