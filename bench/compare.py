@@ -212,17 +212,17 @@ def render(res):
         lines += ["", "## Footprint", "", "| | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |",
                   "| `import` wall time, s | " + " | ".join(
                       f"{f[fw]['import_s']:.3f}" if f.get(fw, {}).get("import_s") else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| installed size with dependencies, MB | " + " | ".join(
+                  "| installed size with dependencies, MiB | " + " | ".join(
                       f"{f[fw]['installed_mb']:.1f}" if f.get(fw, {}).get("installed_mb") else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| installed size of the package alone, MB | " + " | ".join(
+                  "| installed size of the package alone, MiB | " + " | ".join(
                       f"{f[fw]['package_mb']:.2f}" if f.get(fw, {}).get("package_mb") else "n/a" for fw in FRAMEWORKS)
                   + " |",
-                  "| peak RSS of the MLP batch-32 training run, MB | " + " | ".join(
+                  "| peak RSS of the MLP batch-32 training run, MiB | " + " | ".join(
                       f"{rss[fw]:.0f}" if rss.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| the same from the end of data loading (model, training, evaluation), MB | " + " | ".join(
+                  "| the same from the end of data loading (model, training, evaluation), MiB | " + " | ".join(
                       f"{rss_after[fw]:.0f}" if rss_after.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
                   "| ... above the loaded data (train and test arrays, "
-                  + (f"{data_mb:.0f} MB" if data_mb else "n/a") + "), MB | " + " | ".join(
+                  + (f"{data_mb:.0f} MiB" if data_mb else "n/a") + "), MiB | " + " | ".join(
                       f"{rss_after[fw] - data_mb:.0f}" if rss_after.get(fw) and data_mb else "n/a"
                       for fw in FRAMEWORKS) + " |"]
     return "\n".join(lines) + "\n"
