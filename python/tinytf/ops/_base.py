@@ -40,7 +40,7 @@ def binary_args(a, b, op):
     else:
         a = constant(a)
         b = _like(b, a.dtype, op)
-    if a.dtype != b.dtype:
+    if a._t.dtype != b._t.dtype:  # the core dtypes: no Python dtype objects on the hot path
         raise TypeError(
             f"{op}: both operands must have the same dtype, got {a.dtype.name} {tuple(a.shape)} and "
             f"{b.dtype.name} {tuple(b.shape)} (use tinytf.cast)"
@@ -83,8 +83,11 @@ def normalize_axis(axis, ndim, op):
     return sorted(out)
 
 
+_CORE_FLOATS = (_core.DType.float32, _core.DType.float64)
+
+
 def float_only(x, op):
-    if not x.dtype.is_floating:
+    if x._t.dtype not in _CORE_FLOATS:
         raise TypeError(f"{op}: expected a float32 or float64 tensor, got {x.dtype.name} {tuple(x.shape)}")
 
 
