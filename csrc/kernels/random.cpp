@@ -12,23 +12,32 @@ inline double unit(uint32_t hi, uint32_t lo) {
   return (double((uint64_t(hi) << 21) ^ lo) + 1.0) * (1.0 / 9007199254740992.0);
 }
 
-inline double normal_at(const Philox& g, uint64_t i, uint32_t sub) {
-  uint32_t w[4];
-  g(i, sub, w);
+// Box-Muller on the four words of one counter.
+inline double normal_of(const uint32_t* w) {
   return std::sqrt(-2.0 * std::log(unit(w[0], w[1]))) * std::cos(6.283185307179586 * unit(w[2], w[3]));
 }
 
+inline double normal_at(const Philox& g, uint64_t i, uint32_t sub) {
+  uint32_t w[4];
+  g(i, sub, w);
+  return normal_of(w);
+}
+
+// Element i takes counter offset + i of sub-stream 0 (a truncated normal
+// redraws from sub-streams 1, 2, ...); the counters come a block at a time.
 template <typename T>
 void fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, double a, double b) {
   const Philox g(seed);
   T* p = out.data<T>();
   parallel_for(0, out.numel(), 4096, [&](int64_t i0, int64_t i1) {
+    uint32_t block[4 * Philox::kBlock];
     for (int64_t i = i0; i < i1; ++i) {
       const uint64_t idx = offset + uint64_t(i);
+      const int64_t j = (i - i0) % Philox::kBlock;
+      if (j == 0) g.block(idx, 0, block);
+      const uint32_t* w = block + 4 * j;
       double v;
       if (dist == Distribution::uniform) {
-        uint32_t w[4];
-        g(idx, 0, w);
         if constexpr (std::is_integral<T>::value) {
           const uint64_t span = uint64_t(int64_t(b) - int64_t(a));
           v = double(int64_t(a) + int64_t(((uint64_t(w[0]) << 32 | w[1]) % span)));
@@ -36,9 +45,9 @@ void fill(const Tensor& out, Distribution dist, uint64_t seed, uint64_t offset, 
           v = a + (b - a) * (unit(w[0], w[1]) - std::ldexp(1.0, -53));  // [a, b)
         }
       } else if (dist == Distribution::normal) {
-        v = a + b * normal_at(g, idx, 0);
+        v = a + b * normal_of(w);
       } else {
-        double z = normal_at(g, idx, 0);
+        double z = normal_of(w);
         for (uint32_t sub = 1; std::fabs(z) > 2.0; ++sub) z = normal_at(g, idx, sub);
         v = a + b * z;
       }
