@@ -163,6 +163,11 @@ def ratio(peer, base):
     return f"{peer / base:.2f}x" if peer and base else "-"
 
 
+def table_row(label, values, fmt):
+    """A markdown row: label, then each framework's value (n/a when missing or zero)."""
+    return f"| {label} | " + " | ".join(fmt.format(values[fw]) if values.get(fw) else "n/a" for fw in FRAMEWORKS) + " |"
+
+
 def render(res):
     m = res["meta"]
     model, flags, ncpu = m["cpu"]
@@ -195,36 +200,30 @@ def render(res):
         lines += ["## Inference", "", "| predict, 10,000 samples at batch 1024 | tinytf | Keras/TF | PyTorch |",
                   "| --- | --- | --- | --- |"]
         for k in ("mlp", "convnet"):
-            lines.append(f"| {k} samples/s | " + " | ".join(
-                f"{p.get(fw, {}).get(k, 0):,.0f}" if p.get(fw, {}).get(k) else "n/a" for fw in FRAMEWORKS) + " |")
+            lines.append(table_row(f"{k} samples/s", {fw: p.get(fw, {}).get(k) for fw in FRAMEWORKS}, "{:,.0f}"))
     if "latency" in w:
         lat = w["latency"]
         lines += ["", "| MLP, one sample | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |"]
         for k, label in (("call_us", "`model(x)` us"), ("predict_us", "`model.predict(x)` us")):
-            lines.append(f"| {label} | " + " | ".join(
-                f"{lat.get(fw, {}).get(k):,.1f}" if lat.get(fw, {}).get(k) else "n/a" for fw in FRAMEWORKS) + " |")
+            lines.append(table_row(label, {fw: lat.get(fw, {}).get(k) for fw in FRAMEWORKS}, "{:,.1f}"))
     if "footprint" in w:
-        f = w["footprint"]
-        mlp = w.get("mlp32", {})
-        rss = {fw: mlp.get(fw, {}).get("peak_rss_mb") for fw in FRAMEWORKS}
-        rss_after = {fw: mlp.get(fw, {}).get("peak_rss_after_data_mb") for fw in FRAMEWORKS}
+        f, mlp = w["footprint"], w.get("mlp32", {})
+
+        def column(source, key):
+            return {fw: source.get(fw, {}).get(key) for fw in FRAMEWORKS}
+
+        rss_after = column(mlp, "peak_rss_after_data_mb")
         data_mb = next((r["data_mb"] for r in mlp.values() if r.get("data_mb")), None)
+        above = {fw: v - data_mb for fw, v in rss_after.items() if v and data_mb}
         lines += ["", "## Footprint", "", "| | tinytf | Keras/TF | PyTorch |", "| --- | --- | --- | --- |",
-                  "| `import` wall time, s | " + " | ".join(
-                      f"{f[fw]['import_s']:.3f}" if f.get(fw, {}).get("import_s") else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| installed size with dependencies, MiB | " + " | ".join(
-                      f"{f[fw]['installed_mb']:.1f}" if f.get(fw, {}).get("installed_mb") else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| installed size of the package alone, MiB | " + " | ".join(
-                      f"{f[fw]['package_mb']:.2f}" if f.get(fw, {}).get("package_mb") else "n/a" for fw in FRAMEWORKS)
-                  + " |",
-                  "| peak RSS of the MLP batch-32 training run, MiB | " + " | ".join(
-                      f"{rss[fw]:.0f}" if rss.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| the same from the end of data loading (model, training, evaluation), MiB | " + " | ".join(
-                      f"{rss_after[fw]:.0f}" if rss_after.get(fw) else "n/a" for fw in FRAMEWORKS) + " |",
-                  "| ... above the loaded data (train and test arrays, "
-                  + (f"{data_mb:.0f} MiB" if data_mb else "n/a") + "), MiB | " + " | ".join(
-                      f"{rss_after[fw] - data_mb:.0f}" if rss_after.get(fw) and data_mb else "n/a"
-                      for fw in FRAMEWORKS) + " |"]
+                  table_row("`import` wall time, s", column(f, "import_s"), "{:.3f}"),
+                  table_row("installed size with dependencies, MiB", column(f, "installed_mb"), "{:.1f}"),
+                  table_row("installed size of the package alone, MiB", column(f, "package_mb"), "{:.2f}"),
+                  table_row("peak RSS of the MLP batch-32 training run, MiB", column(mlp, "peak_rss_mb"), "{:.0f}"),
+                  table_row("the same from the end of data loading (model, training, evaluation), MiB", rss_after,
+                            "{:.0f}"),
+                  table_row("... above the loaded data (train and test arrays, "
+                            + (f"{data_mb:.0f} MiB" if data_mb else "n/a") + "), MiB", above, "{:.0f}")]
     return "\n".join(lines) + "\n"
 
 

@@ -65,11 +65,10 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, N>& st, con
   parallel_for(0, L.rows * per_row, grain, [&](int64_t i0, int64_t i1) {
     char* p[N];
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t r = i / per_row, c0 = (i % per_row) * chunk;
-      L.row_pointers(r, base.data(), p);
-      if (per_row > 1)
-        for (int k = 0; k < N; ++k) p[k] += c0 * s[k];
-      fn(p, per_row > 1 ? std::min(chunk, L.inner - c0) : L.inner, s.data());
+      const int64_t c0 = (i % per_row) * chunk;  // 0 for rows of one chunk
+      L.row_pointers(i / per_row, base.data(), p);
+      for (int k = 0; k < N; ++k) p[k] += c0 * s[k];
+      fn(p, std::min(chunk, L.inner - c0), s.data());
     }
   });
 }

@@ -29,12 +29,11 @@ Tensor map1(const Tensor& x, DType out_dtype, F f, Row row = nullptr) {
                   kElementwiseGrain, [&](char** p, int64_t n, const int64_t* s) {
                     O* o = reinterpret_cast<O*>(p[0]);
                     const I* a = reinterpret_cast<const I*>(p[1]);
-                    if constexpr (!std::is_null_pointer_v<Row>) {
-                      if (s[1] == int64_t(sizeof(I))) return row(o, a, n);
-                    }
-                    if (s[1] == int64_t(sizeof(I)))
-                      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
-                    else
+                    if (s[1] == int64_t(sizeof(I))) {
+                      if constexpr (!std::is_null_pointer_v<Row>) row(o, a, n);
+                      else
+                        for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+                    } else
                       for (int64_t i = 0, si = s[1] / int64_t(sizeof(I)); i < n; ++i) o[i] = f(a[i * si]);
                   });
   return out;

@@ -148,7 +148,8 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
         if (disjoint)
           for (int64_t h = 0; h < g.H; ++h)
             for (int64_t w = 0; w < g.W; ++w)
-              if (!covered_h[size_t(h)] || !covered_w[size_t(w)]) std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
+              if (!covered_h[size_t(h)] || !covered_w[size_t(w)])
+                std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t h0, kh0, kh1;
           g.rows(oh, h0, kh0, kh1);

@@ -19,14 +19,14 @@ def _flat(x):
 
 
 def _row_taker(a):
-    """take(index, index_tensor) -> a[index], for shuffled batches. Arrays of
-    wide rows (images, feature vectors) go through the C++ gather (threads,
-    no GIL; numpy's fancy indexing copies a row at a time), wrapped once."""
+    """take(index) -> a[index] for shuffled batches. Arrays of wide rows
+    (images, feature vectors) go through the C++ gather (threads, no GIL;
+    numpy's fancy indexing copies a row at a time), wrapped once."""
     if (a.ndim >= 2 and a.dtype in (np.float32, np.float64, np.int32, np.int64, np.uint8)
             and a.itemsize * (a.size // max(len(a), 1)) >= 1024 and a.flags.c_contiguous and a.flags.writeable):
         t = _core.from_numpy(a)
-        return lambda index, index_t: np.asarray(_core.gather(t, index_t, 0))
-    return lambda index, index_t: a[index]
+        return lambda index: np.asarray(_core.gather(t, _core.from_numpy(index), 0))
+    return a.__getitem__
 
 
 def _rebuild(structure, flat):
@@ -166,10 +166,8 @@ class ArrayData:
     def batches(self, rng=None):
         """Yields (x, y, sample_weight) batches; slices are views when not shuffled."""
         order = rng.permutation(self.n) if (self.shuffle and rng is not None) else None
-        if order is None:
-            takers = [lambda index, index_t, a=a: a[index] for a in self.xs + self.ys]
-        else:
-            takers = [_row_taker(a) for a in self.xs + self.ys]
+        arrays = self.xs + self.ys
+        takers = [a.__getitem__ for a in arrays] if order is None else [_row_taker(a) for a in arrays]
         nx = len(self.xs)
         b = self.batch_size
         for start in range(0, self.n, b):
@@ -177,8 +175,7 @@ class ArrayData:
             if self.shard is not None:
                 start, stop = self.shard(start, stop)
             idx = slice(start, stop) if order is None else order[start:stop]
-            idx_t = None if order is None else _core.from_numpy(idx)
-            rows = [take(idx, idx_t) for take in takers]
+            rows = [take(idx) for take in takers]
             x = _rebuild(self.x_struct, rows[:nx])
             y = _rebuild(self.y_struct, rows[nx:]) if self.ys else None
             yield x, y, None if self.w is None else self.w[idx]
