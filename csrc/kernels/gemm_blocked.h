@@ -19,7 +19,7 @@
 // place, which measured faster than packing it) or k-major (a[k*sa + i]: A^T
 // as stored, or its packed panels), and B as b[k*sb + j] (B as stored, or its
 // packed strips). Packing is chosen by shape in gemm.cpp; B^T is always
-// packed, and so is a tail strip of unpacked B narrower than a vector, so the
+// packed, and so is a strip of B narrower than nr (zero-padded to nr), so the
 // micro-kernel never loads past a row of B.
 #pragma once
 #include <cstdint>
@@ -66,6 +66,7 @@ inline void store_row(const typename S::V* acc, typename S::T* c, const typename
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const int n = ncols - v * W < W ? ncols - v * W : W;
+    if (n <= 0) break;  // a narrow edge strip: its last vectors are padding
     T* cv = c + v * W;
     V x = acc[v];
     if (e.first) {
@@ -146,16 +147,18 @@ template <typename T>
 using Ukernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int, const T*,
                          const Epilogue<T>&);
 
-// Kernels<S, RowA>::fn[(rows - 1) * NV + (nv - 1)]: every tile shape up to mr x nr.
+// Kernels<S, RowA>::fn[rows - 1]: tiles of 1..mr rows, all nr wide. A strip
+// narrower than nr is packed with zero columns and computed at full width:
+// the extra FMAs at the right edge of C cost less than a kernel per width
+// would weigh in the library (they were a quarter of its size).
 template <class S, bool RowA, class Seq>
 struct KernelTable;
 template <class S, bool RowA, int... I>
 struct KernelTable<S, RowA, std::integer_sequence<int, I...>> {
-  static constexpr int NV = S::blocking.nr / S::W;
-  static constexpr Ukernel<typename S::T> fn[sizeof...(I)] = {&ukernel<S, I / NV + 1, I % NV + 1, RowA>...};
+  static constexpr Ukernel<typename S::T> fn[sizeof...(I)] = {&ukernel<S, I + 1, S::blocking.nr / S::W, RowA>...};
 };
 template <class S, bool RowA>
-using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking.mr*(S::blocking.nr / S::W)>>;
+using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking.mr>>;
 
 // ---- packing ----------------------------------------------------------------
 
@@ -185,15 +188,15 @@ void pack_a_trans(const typename S::T* a, int64_t lda, int rows, int64_t kc, typ
 }
 
 // k [0, kc) x columns [0, cols) of B into the strip dst[k*width + j], zero for
-// cols <= j < width (width = the strip's vectors * W). B as stored (K x N) is
+// cols <= j < width (a multiple of W). B as stored (K x N) is
 // a strided copy; B^T (tb: stored N x K) is transposed in W x W blocks.
 template <class S>
 void pack_b(bool tb, const typename S::T* b, int64_t ldb, int cols, int width, int64_t kc, typename S::T* dst) {
   constexpr int W = S::W;
   if (!tb) {
     for (int64_t k = 0; k < kc; ++k)
-      for (int j = 0; j < width; j += W)  // the last vector has cols - j >= 1 columns
-        S::store_n(dst + k * width + j, S::load_n(b + k * ldb + j, cols - j < W ? cols - j : W), W);
+      for (int j = 0; j < width; j += W)
+        S::store_n(dst + k * width + j, j < cols ? S::load_n(b + k * ldb + j, cols - j < W ? cols - j : W) : S::zero(), W);
     return;
   }
   for (int j = 0; j < width; j += W) {
@@ -210,7 +213,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
                 const Workspace<typename S::T>& ws) {
   using T = typename S::T;
   constexpr Blocking bl = S::blocking;
-  constexpr int MR = bl.mr, NR = bl.nr, W = S::W, NV = NR / W;
+  constexpr int MR = bl.mr, NR = bl.nr;
   const bool row_a = !p.ta;
   const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
 
@@ -235,9 +238,9 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
         // Strip t of this block, when packed, sits at ws.b + t*NR*kc.
         for (int64_t jr = jc; jr < jc + nc; jr += NR) {
           const int cols = int(min64(NR, jc + nc - jr));
-          if (p.pack_b || cols % W) {
+          if (p.pack_b || cols < NR) {
             const T* src = p.tb ? p.B + jr * p.ldb + pc : p.B + pc * p.ldb + jr;
-            pack_b<S>(p.tb, src, p.ldb, cols, (cols + W - 1) / W * W, kc, ws.b + (jr - jc) * kc);
+            pack_b<S>(p.tb, src, p.ldb, cols, NR, kc, ws.b + (jr - jc) * kc);
           }
         }
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
@@ -249,13 +252,11 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
           else a = p.A + ir * p.lda + pc, sa = p.lda;  // row-major, in place
           for (int64_t jr = jc; jr < jc + nc; jr += NR) {
             const int cols = int(min64(NR, jc + nc - jr));
-            const int nv = (cols + W - 1) / W;
             const T* b;
             int64_t sb;
-            if (p.pack_b || cols % W) b = ws.b + (jr - jc) * kc, sb = nv * W;
+            if (p.pack_b || cols < NR) b = ws.b + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
-            table[(rows - 1) * NV + (nv - 1)](kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols,
-                                              p.bias ? p.bias + jr : nullptr, e);
+            table[rows - 1](kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols, p.bias ? p.bias + jr : nullptr, e);
           }
         }
       }
