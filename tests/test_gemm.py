@@ -77,6 +77,7 @@ SHAPES = [  # (M, K, N)
     (1, 1, 1), (0, 5, 3), (4, 0, 3), (3, 5, 0), (1, 7, 33), (13, 1, 17), (2, 3, 5),
     (12, 16, 32), (13, 17, 31), (7, 29, 65), (25, 11, 48), (37, 131, 97),
     (97, 389, 23),  # K > kc of every ISA: several passes over C
+    (1, 389, 97),  # one row: the wide strips, several passes, a narrow edge strip
 ]
 
 
@@ -198,6 +199,23 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
                 _core.gemm(ta, tb, 1.0, core(A), core(B), 0.5, core(C), bias=core(bias), act=_core.Act.tanh)
                 out.append(C)
             assert np.array_equal(out[0], out[1])
+
+
+def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
+    # Note [GEMM determinism]: a single row (one-sample inference) takes other
+    # strips than a batch, but every element must keep its FMA chain.
+    rng = np.random.default_rng(8)
+    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10)], (False, True),
+                                                      (False, True)):
+        A = rand(rng, (K, M) if ta else (M, K), dtype)
+        B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)
+        whole = np.zeros((M, N), dtype)
+        _core.gemm(ta, tb, 1.0, core(A), core(B), 0.0, core(whole), bias=core(bias), act=_core.Act.relu)
+        for i in range(M):
+            row = np.zeros((1, N), dtype)
+            a = np.ascontiguousarray(A[:, i:i + 1] if ta else A[i:i + 1])
+            _core.gemm(ta, tb, 1.0, core(a), core(B), 0.0, core(row), bias=core(bias), act=_core.Act.relu)
+            assert np.array_equal(row[0], whole[i]), (dtype, M, K, N, ta, tb, i)
 
 
 def test_gemm_rejects_bad_arguments():

@@ -160,6 +160,14 @@ struct KernelTable<S, RowA, std::integer_sequence<int, I...>> {
 template <class S, bool RowA>
 using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking.mr>>;
 
+// A single row of C (a vector times a matrix: one-sample inference) has only
+// NV FMA chains per micro-kernel and waits on their latency; when C is wider
+// than one strip, strips twice as wide double the chains in flight and halve
+// the passes over A.
+constexpr int kWideRow = 2;
+template <class S>
+constexpr Ukernel<typename S::T> wide_row_kernel = &ukernel<S, 1, kWideRow * S::blocking.nr / S::W, true>;
+
 // ---- packing ----------------------------------------------------------------
 
 // dst[j*ldd + i] = src[i*lds + j] for i < lanes, j < cols, reading only rows
@@ -213,9 +221,11 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
                 const Workspace<typename S::T>& ws) {
   using T = typename S::T;
   constexpr Blocking bl = S::blocking;
-  constexpr int MR = bl.mr, NR = bl.nr;
-  const bool row_a = !p.ta;
+  constexpr int MR = bl.mr;
+  static_assert(bl.nc % (kWideRow * bl.nr) == 0, "packed B blocks hold whole wide strips");
+  const bool row_a = !p.ta, wide = row_a && m1 - m0 == 1 && n1 - n0 > bl.nr;
   const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
+  const int NR = wide ? kWideRow * bl.nr : bl.nr;
 
   // Blocks of equal size (not full ones and a ragged rest). kc depends on K
   // alone: it fixes where the FMA chains are cut (Note [GEMM determinism]).
@@ -256,7 +266,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             int64_t sb;
             if (p.pack_b || cols < NR) b = ws.b + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
-            table[rows - 1](kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols, p.bias ? p.bias + jr : nullptr, e);
+            (wide ? wide_row_kernel<S> : table[rows - 1])(kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols,
+                                                          p.bias ? p.bias + jr : nullptr, e);
           }
         }
       }
