@@ -73,13 +73,19 @@ void fill_value(const Tensor& t, double v) {
 }  // namespace
 
 void bind_core(py::module_& m) {
-  py::enum_<DType>(m, "DType")
-      .value("float32", DType::f32)
-      .value("float64", DType::f64)
-      .value("int32", DType::i32)
-      .value("int64", DType::i64)
-      .value("bool", DType::b8)
-      .value("uint8", DType::u8);
+  auto dtypes = py::enum_<DType>(m, "DType")
+                    .value("float32", DType::f32)
+                    .value("float64", DType::f64)
+                    .value("int32", DType::i32)
+                    .value("int64", DType::i64)
+                    .value("bool", DType::b8)
+                    .value("uint8", DType::u8);
+  // Tensor.dtype hands out the enum's own members: converting a DType builds a
+  // new Python object each time (0.4 us, and ops read dtypes on every call).
+  static py::handle members[6];
+  for (auto [name, d] : {std::pair{"float32", DType::f32}, {"float64", DType::f64}, {"int32", DType::i32},
+                         {"int64", DType::i64}, {"bool", DType::b8}, {"uint8", DType::u8}})
+    members[int(d)] = py::object(dtypes.attr(name)).release();  // one reference kept for good
 
   py::class_<Tensor>(m, "Tensor", py::buffer_protocol())
       .def_buffer([](Tensor& t) {
@@ -91,7 +97,7 @@ void bind_core(py::module_& m) {
       })
       .def_property_readonly("shape", [](const Tensor& t) { return to_tuple(t.shape); })
       .def_property_readonly("strides", [](const Tensor& t) { return to_tuple(t.strides); })
-      .def_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("dtype", [](const Tensor& t) { return py::reinterpret_borrow<py::object>(members[int(t.dtype)]); })
       .def_readonly("offset", &Tensor::offset)
       .def_property_readonly("ndim", &Tensor::ndim)
       .def_property_readonly("size", &Tensor::numel)

@@ -66,6 +66,9 @@ _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update(float="float32", double="float64", int="int32", long="int64", bool_="bool")
 _BY_NUMPY = {d.dtype: d for d in _ALL}
 _BY_CORE = {d._core: d for d in _ALL}
+# Tensors hand out these same core members (see csrc/bindings/core.cpp), and
+# hashing a pybind11 enum costs more than the rest of a small op: look up by id.
+_BY_CORE_ID = {id(d._core): d for d in _ALL}
 
 
 def as_dtype(value):
@@ -98,4 +101,5 @@ _SUPPORTED = ", ".join(d.name for d in _ALL)
 
 
 def from_core(core_dtype):
-    return _BY_CORE[core_dtype]
+    d = _BY_CORE_ID.get(id(core_dtype))
+    return d if d is not None else _BY_CORE[core_dtype]

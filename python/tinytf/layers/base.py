@@ -237,7 +237,7 @@ class Layer:
             # the common case inside a model: one tensor, no mask, already built
             if not self._call_has_training:
                 kwargs.pop("training", None)
-            if inputs._t.dtype != self._core_dtype and self.dtype.is_floating and inputs.dtype.is_floating:
+            if inputs._t.dtype is not self._core_dtype and self.dtype.is_floating and inputs.dtype.is_floating:
                 inputs = cast(inputs, self.dtype)
             outputs = self.call(inputs, *args, **kwargs)
             if self.activity_regularizer is not None or type(self).compute_mask is not Layer.compute_mask:

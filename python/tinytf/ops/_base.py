@@ -40,7 +40,7 @@ def binary_args(a, b, op):
     else:
         a = constant(a)
         b = _like(b, a.dtype, op)
-    if a._t.dtype != b._t.dtype:  # the core dtypes: no Python dtype objects on the hot path
+    if a._t.dtype is not b._t.dtype:  # core dtypes are unique objects: no Python dtype objects on the hot path
         raise TypeError(
             f"{op}: both operands must have the same dtype, got {a.dtype.name} {tuple(a.shape)} and "
             f"{b.dtype.name} {tuple(b.shape)} (use tinytf.cast)"
