@@ -55,6 +55,38 @@ def test_predict_matches_numpy_and_model_call():
     np.testing.assert_allclose(m.predict_on_batch(x[:3]), want[:3], rtol=1e-5, atol=1e-6)
 
 
+def test_inference_calls_match_numpy_and_keep_dropout_masks_and_penalties():
+    # Sequential inference calls each layer's call() directly when nothing
+    # (masks, activity penalties, training) needs Layer.__call__: same results.
+    m = mlp()
+    x, _ = data(20)
+    want = numpy_forward(m, x)
+    for inp in (x, x.astype(np.float64), tf.constant(x), x[::-1].copy()[::-1]):
+        np.testing.assert_allclose(m(inp).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(x[:1], training=False).numpy(), want[:1], rtol=1e-5, atol=1e-6)
+    assert m(x)._logits[0] == "softmax"  # the fused cross-entropy still finds the logits
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(m(x) * np.arange(3, dtype=np.float32))
+    assert all(g is not None for g in tape.gradient(loss, m.trainable_weights))
+
+    drop = Sequential([layers.Dropout(0.5, input_shape=(1000,))])
+    ones = np.ones((1, 1000), np.float32)
+    assert np.array_equal(drop(ones).numpy(), ones)
+    dropped = drop(ones, training=True).numpy()
+    assert set(np.unique(dropped)) == {0.0, 2.0}
+
+    masked = Sequential([layers.Masking(0.0, input_shape=(3, 2))])
+    seq = np.array([[[1, 2], [0, 0], [3, 4]]], np.float32)
+    assert np.array_equal(masked(seq)._keras_mask.numpy(), np.any(seq != 0, axis=-1))
+
+    reg = Sequential([layers.Dense(3, input_dim=2, activity_regularizer="l2")])
+    x2 = np.arange(8, dtype=np.float32).reshape(4, 2)
+    out = x2 @ reg.get_weights()[0] + reg.get_weights()[1]
+    reg(x2)
+    assert len(reg.losses) == 1
+    np.testing.assert_allclose(float(reg.losses[0]), 0.01 * np.sum(out ** 2) / 4, rtol=1e-5)
+
+
 def test_functional_model_with_skip_connection_and_two_inputs():
     a, b = tf.Input(shape=(3,), name="a"), tf.Input(shape=(2,), name="b")
     h = layers.Dense(4, activation="relu")(a)

@@ -1,6 +1,11 @@
 """``Sequential``: a plain stack of layers, built lazily from the first batch
 or eagerly when the input shape is known (``Input``, ``input_shape``, ``input_dim``)."""
+import numpy as np
+
+from .. import _core
+from .._tensor import Tensor, _wrap, constant
 from ..layers.base import InputLayer, KerasTensor, Layer
+from ..ops import cast
 from .model import Model
 
 
@@ -9,6 +14,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer = None
         self._shapes = []  # output shape of each layer once the input shape is known
+        self._direct = False  # whether inference may call each layer's call() directly (see __call__)
         for layer in layers or []:
             self.add(layer)
 
@@ -25,7 +31,7 @@ class Sequential(Model):
         if any(layer is l for l in self._layers):
             raise ValueError(f"Sequential: layer '{layer.name}' is already in the model")
         self._layers.append(layer)
-        self.built = False
+        self.built = self._direct = False
         shape = self._input_shape()
         if shape is not None:
             self._build_shapes(shape)
@@ -35,6 +41,7 @@ class Sequential(Model):
             raise TypeError("Sequential.pop: there are no layers in the model")
         layer = self._layers.pop()
         self._shapes = self._shapes[:len(self._layers)]
+        self._direct = False
         return layer
 
     def _input_shape(self):
@@ -54,6 +61,10 @@ class Sequential(Model):
             self._shapes.append(shape)
         self._build_shape = (None,) + tuple(self._input_shape()[1:]) if self._input_shape() else None
         self.built = True
+        # Without masks or activity penalties, Layer.__call__ on a built layer only
+        # casts its input and calls call(): inference can do that itself.
+        self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
+                           type(l).compute_mask is Layer.compute_mask for l in self._layers)
 
     def build(self, input_shape=None):
         shape = input_shape or self._input_shape()
@@ -70,7 +81,26 @@ class Sequential(Model):
     def __call__(self, inputs, *args, **kwargs):
         if not self._layers:
             raise ValueError(f"Sequential model '{self.name}' has no layers; add some before calling it")
+        training = kwargs.get("training")
+        if self._direct and not training and not args and len(kwargs) <= ("training" in kwargs):
+            x = self._direct_input(inputs)
+            if x is not None:  # inference, e.g. predict() or a one-sample model(x): about 2 us per layer less
+                for layer in self._layers:
+                    if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
+                        x = cast(x, layer.dtype)
+                    x = layer.call(x, training=training) if layer._call_has_training else layer.call(x)
+                return x
         return Layer.__call__(self, inputs, *args, **kwargs)
+
+    def _direct_input(self, x):
+        """`x` as the input tensor of the direct inference path, or None for the general one."""
+        if type(x) is Tensor:
+            return x if x._t.dtype is self._core_dtype and getattr(x, "_keras_mask", None) is None else None
+        if type(x) is np.ndarray and x.dtype.kind == "f" and self.dtype.is_floating:
+            if x.dtype == self.dtype.dtype and x.flags.carray:
+                return _wrap(_core.from_numpy(x))  # what constant() does, minus its checks
+            return constant(x, dtype=self.dtype)
+        return None
 
     def compute_output_shape(self, input_shape):
         shape = input_shape
