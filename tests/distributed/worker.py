@@ -68,8 +68,13 @@ def main(scenario, out):
                     raise RuntimeError("rank 1 fails on purpose")
                 time.sleep(600)
         cbs.append(callbacks.LambdaCallback(on_train_batch_end=fail))
-    history = model.fit(x, y, sample_weight=w, batch_size=30 if scenario == "batch" else BATCH, epochs=3,
-                        validation_data=(x_val, y_val), callbacks=cbs, verbose=2)
+    try:
+        history = model.fit(x, y, sample_weight=w, batch_size=30 if scenario == "batch" else BATCH, epochs=3,
+                            validation_data=(x_val, y_val), callbacks=cbs, verbose=2)
+    except tinytf.distribute.ConfigurationError as e:  # the ranks' stderr interleave: say it in a file too
+        with open(os.path.join(out, f"error_rank{rank}.txt"), "w") as f:
+            f.write(f"ConfigurationError: {e}")
+        raise
     if rank > 0:  # spoil the other ranks' weights and optimizer: fit starts from rank 0's
         model.set_weights([v + 1 for v in model.get_weights()])
         model.optimizer.set_weights([v * 2 for v in model.optimizer.get_weights()])
