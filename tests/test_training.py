@@ -291,6 +291,11 @@ def test_bad_input_raises_clear_errors():
         m.compile(optimizer="adamm", loss="mse")
     with pytest.raises(ValueError, match="Unknown loss"):
         m.compile(optimizer="adam", loss="msee")
+    with pytest.raises(ValueError, match="loss_weights must hold numbers, got 'accuracy'.*metrics="):
+        m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])  # Keras 2's positional order
+    with pytest.raises(ValueError, match="loss_weights must hold numbers"):
+        m.compile("adam", "sparse_categorical_crossentropy", loss_weights={"out": "1"})
+    m.compile("adam", "sparse_categorical_crossentropy", loss_weights=[np.float32(1)])
     m.compile("adam", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="cardinality"):
         m.fit(x, y[:7], verbose=0)

@@ -118,6 +118,11 @@ class Trainer:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
         self.optimizer = optimizers_mod.get(optimizer)
+        weights = loss_weights.values() if isinstance(loss_weights, dict) else _flatten(loss_weights)
+        for w in weights:
+            if w is not None and (isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating))):
+                raise ValueError(f"compile: loss_weights must hold numbers, got {w!r} in {loss_weights!r}; as in "
+                                 f"Keras 3, compile's third positional argument is loss_weights (pass metrics=[...])")
         self._loss_spec, self._loss_weights = loss, loss_weights
         self._metric_spec, self._weighted_metric_spec = metrics, weighted_metrics
         for spec in _flatten(loss) if loss is not None else []:
