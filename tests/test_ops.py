@@ -145,3 +145,18 @@ def test_exp_float32_on_every_isa_matches_numpy_including_specials(isa):
     # Overflow, NaN and results below the normal range (flushed to zero, as
     # every kernel flushes denormals) keep their meaning.
     np.testing.assert_array_equal(got[~normal], np.where(want[~normal] < np.finfo(np.float32).tiny, 0.0, want[~normal]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_scalars_take_the_tensor_dtype_as_numpy_would(dtype):
+    x = np.array([1.5, -2.0, 3.0, 0.0], dtype)
+    t = tf.constant(x)
+    for s in (0.1, -0.0, 1e300, float("nan"), float("-inf"), 7, 2.0 ** 60 + 1):
+        with np.errstate(all="ignore"):
+            want_mul, want_sub = x * dtype(s), dtype(s) - x
+        np.testing.assert_array_equal((t * s).numpy(), want_mul, err_msg=f"x * {s!r}")
+        np.testing.assert_array_equal((s - t).numpy(), want_sub, err_msg=f"{s!r} - x")
+        assert np.array_equal(np.signbit((t * s).numpy()), np.signbit(want_mul))
+    i = tf.constant(np.array([1, 2], np.int32))
+    with pytest.raises(TypeError, match="cannot convert the float value 0.5 to int32"):
+        i * 0.5

@@ -14,7 +14,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._input_layer = None
         self._shapes = []  # output shape of each layer once the input shape is known
-        self._direct = False  # whether inference may call each layer's call() directly (see __call__)
+        self._direct = False  # whether a call may run each layer's call() directly (see __call__)
         for layer in layers or []:
             self.add(layer)
 
@@ -62,7 +62,7 @@ class Sequential(Model):
         self._build_shape = (None,) + tuple(self._input_shape()[1:]) if self._input_shape() else None
         self.built = True
         # Without masks or activity penalties, Layer.__call__ on a built layer only
-        # casts its input and calls call(): inference can do that itself.
+        # casts its input and calls call(): __call__ below can do that itself.
         self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
                            type(l).compute_mask is Layer.compute_mask for l in self._layers)
 
@@ -82,9 +82,9 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError(f"Sequential model '{self.name}' has no layers; add some before calling it")
         training = kwargs.get("training")
-        if self._direct and not training and not args and len(kwargs) <= ("training" in kwargs):
+        if self._direct and not args and len(kwargs) <= ("training" in kwargs):
             x = self._direct_input(inputs)
-            if x is not None:  # inference, e.g. predict() or a one-sample model(x): about 2 us per layer less
+            if x is not None:  # every training step and predict batch, a one-sample model(x): ~2 us a layer
                 for layer in self._layers:
                     if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
                         x = cast(x, layer.dtype)
@@ -93,7 +93,7 @@ class Sequential(Model):
         return Layer.__call__(self, inputs, *args, **kwargs)
 
     def _direct_input(self, x):
-        """`x` as the input tensor of the direct inference path, or None for the general one."""
+        """`x` as the input tensor of the direct path, or None for the general one."""
         if type(x) is Tensor:
             return x if x._t.dtype is self._core_dtype and getattr(x, "_keras_mask", None) is None else None
         if type(x) is np.ndarray and x.dtype.kind == "f" and self.dtype.is_floating:

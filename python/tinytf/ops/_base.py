@@ -49,6 +49,8 @@ def binary_args(a, b, op):
 
 
 def _like(value, dtype, op):
+    if type(value) is float and dtype.is_floating:  # x * 0.5: no numpy round trip
+        return _wrap(_core.full([], value, dtype._core))
     try:
         arr = np.asarray(value)
     except ValueError as e:
