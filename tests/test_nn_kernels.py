@@ -5,6 +5,7 @@ differences in float64."""
 import numpy as np
 import pytest
 
+import tinytf as tf
 from tinytf import _core
 
 FLOATS = [np.float32, np.float64]
@@ -596,10 +597,20 @@ def test_dropout_mask_matches_the_reference_generator(dtype):
     scale = dtype(1 / (1 - rate))
     np.testing.assert_array_equal(y[keep], x[keep] * scale)  # exact scale
     np.testing.assert_array_equal(y[~keep], 0)
-    # Same seed and offset: the same mask; the backward pass is that call on dy.
+    # Same seed and offset: the same mask; the factors are what each element was multiplied by.
     np.testing.assert_array_equal(npy(_core.dropout(ct(x), rate, seed, offset)), y)
-    dy = np.ones_like(x)
-    np.testing.assert_array_equal(npy(_core.dropout(ct(dy), rate, seed, offset)), np.where(keep, scale, 0))
+    y2, factors = _core.dropout_with_factors(ct(x), rate, seed, offset)
+    np.testing.assert_array_equal(npy(y2), y)
+    np.testing.assert_array_equal(npy(factors), np.where(keep, scale, dtype(0)))
+    # tf.nn.dropout's gradient is dy times those factors
+    tf.random.set_seed(5)
+    xv = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        out = tf.nn.dropout(xv, rate)
+    dy = np.random.default_rng(22).standard_normal(x.shape).astype(dtype)
+    kept = out.numpy() != 0
+    np.testing.assert_array_equal(tape.gradient(out, xv, output_gradients=tf.constant(dy)).numpy(),
+                                  np.where(kept, dy * scale, dtype(0)))
 
 
 def test_dropout_element_depends_only_on_seed_and_offset_plus_index():

@@ -85,8 +85,19 @@ void bind_nn(py::module_& m) {
       },
       py::arg("x"), py::arg("dy"), py::arg("gamma"), py::arg("mean"), py::arg("rstd"), py::arg("axis_count") = 1);
 
-  m.def("dropout", &kernels::dropout, py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("offset") = 0,
-        release_gil());
+  m.def(
+      "dropout", [](const Tensor& x, double rate, uint64_t seed, uint64_t offset) {
+        return kernels::dropout(x, rate, seed, offset);
+      },
+      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("offset") = 0, release_gil());
+  m.def(
+      "dropout_with_factors",
+      [](const Tensor& x, double rate, uint64_t seed, uint64_t offset) {
+        Tensor factors;
+        Tensor y = kernels::dropout(x, rate, seed, offset, &factors);
+        return std::make_pair(y, factors);
+      },
+      py::arg("x"), py::arg("rate"), py::arg("seed"), py::arg("offset") = 0, release_gil());
 }
 
 }  // namespace tt::bindings

@@ -13,7 +13,7 @@ namespace {
 constexpr uint32_t kDropoutStream = 0x64726F70;  // "drop"
 }  // namespace
 
-Tensor dropout(const Tensor& x_, double rate, uint64_t seed, uint64_t offset) {
+Tensor dropout(const Tensor& x_, double rate, uint64_t seed, uint64_t offset, Tensor* factors) {
   TT_CHECK(rate >= 0 && rate < 1, "dropout: rate must be in [0, 1), got ", rate);
   return TT_DISPATCH_FLOAT(x_.dtype, "dropout", [&](auto tag) {
     using T = decltype(tag);
@@ -21,6 +21,8 @@ Tensor dropout(const Tensor& x_, double rate, uint64_t seed, uint64_t offset) {
     Tensor y = Tensor::empty(x.shape, x.dtype);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
+    if (factors) *factors = Tensor::empty(x.shape, x.dtype);
+    T* fp = factors ? factors->data<T>() : nullptr;
     const T scale = T(1.0 / (1.0 - rate));
     // Keep iff the element's 32-bit word >= rate * 2^32 (probability 1 - rate).
     // In 32 bits so that the mask loop vectorises; a threshold of 2^32 keeps nothing.
@@ -42,7 +44,13 @@ Tensor dropout(const Tensor& x_, double rate, uint64_t seed, uint64_t offset) {
         // x times (keep ? s : 0), a select the loop vectorises (the mask is
         // random: a branch would mispredict), and a multiply of x so that
         // NaN/inf propagate as in TF.
-        for (int64_t k = 0; k < stop - i; ++k) yp[i + k] = xp[i + k] * (word[k] >= thr ? s : T(0));
+        if (fp)
+          for (int64_t k = 0; k < stop - i; ++k) {
+            fp[i + k] = word[k] >= thr ? s : T(0);
+            yp[i + k] = xp[i + k] * fp[i + k];
+          }
+        else
+          for (int64_t k = 0; k < stop - i; ++k) yp[i + k] = xp[i + k] * (word[k] >= thr ? s : T(0));
         i = stop;
       }
     });

@@ -76,9 +76,10 @@ NormGrads layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor* g
 // x's dtype. keep[i] = (w >= ceil(rate * 2^32)) where w is 32-bit word
 // (offset + i) % 4 of Philox(seed) at counter (offset + i) / 4 in the dropout
 // sub-stream. The mask depends only on (seed, offset + i), never on threads,
-// so the backward pass is this same call on dy with the same seed and
-// offset, and a tensor split in pieces at offsets o, o + n1, ... gets the
-// same mask as in one call. rate in [0, 1).
-Tensor dropout(const Tensor& x, double rate, uint64_t seed, uint64_t offset);
+// so a tensor split in pieces at offsets o, o + n1, ... gets the same mask as
+// in one call. rate in [0, 1). With `factors`, *factors receives the factor
+// of each element (0 or the scale): the backward pass multiplies dy by it
+// instead of drawing the mask again.
+Tensor dropout(const Tensor& x, double rate, uint64_t seed, uint64_t offset, Tensor* factors = nullptr);
 
 }  // namespace tt::kernels

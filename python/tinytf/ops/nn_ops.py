@@ -236,10 +236,11 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         mask = dropout(ones(noise_shape, x.dtype), rate, seed=seed)
         return x * mask
     key, pos = _random._draw(x._t.size, seed)
-    y = _wrap(_core.dropout(x._t, rate, key, pos))
-    if active():
-        # the same (seed, position) keeps the same elements: backward is the same call on dy
-        record((x,), y, lambda dy, needs: (_wrap(_core.dropout(dy._t, rate, key, pos)),))
+    if not active():
+        return _wrap(_core.dropout(x._t, rate, key, pos))
+    # y = x * factors: the gradient is dy * factors (drawing the mask again costs more)
+    y, factors = map(_wrap, _core.dropout_with_factors(x._t, rate, key, pos))
+    record((x,), y, lambda dy, needs: (dy * factors,))
     return y
 
 
