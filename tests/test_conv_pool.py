@@ -281,7 +281,7 @@ def test_one_and_two_threads_give_identical_bits(shape):
             y = _core.conv2d(core(x), core(w), (1, 1), (1, 1), "SAME", core(b), _core.Act.relu)
             grads = _core.conv2d_backward(core(x), core(w), y, core(dy), (1, 1), (1, 1), "SAME", _core.Act.relu)
             p = _core.max_pool2d(core(x), 3, 2, "SAME")
-            pg = _core.max_pool2d_backward(core(x), p, core(dp), 3, 2, "SAME")
+            pg = max_pool_grad(core(x), core(dp), 3, 2, "SAME")
             a = _core.avg_pool2d(core(x), 3, 2, "SAME")
             ag = _core.avg_pool2d_backward(core(dp), x.shape, 3, 2, "SAME")
             outs.append([arr(t).copy() for t in (y, *grads, p, pg, a, ag)])
@@ -299,7 +299,15 @@ POOL_CASES = [
     ((1, 1, 1, 4), (1, 1), (1, 1), "VALID"),
     ((3, 4, 4, 17), (4, 4), (4, 4), "SAME"),
     ((2, 5, 7, 70), (2, 2), (3, 2), "VALID"),  # disjoint windows, uncovered pixels, two channel blocks
+    ((1, 20, 19, 3), (17, 16), (2, 3), "SAME"),  # 272 places in a window: int32 argmax
 ]
+
+
+def max_pool_grad(x, dy, k, s, pad):
+    """The max-pool gradient as the op computes it: argmax from the forward pass, then the backward kernel."""
+    y, argmax = _core.max_pool2d_with_argmax(x, k, s, pad)
+    np.testing.assert_array_equal(arr(y), arr(_core.max_pool2d(x, k, s, pad)))
+    return _core.max_pool2d_backward(dy, argmax, x.shape, k, s, pad)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -311,7 +319,7 @@ def test_pooling_matches_numpy(case, dtype):
     y = arr(_core.max_pool2d(core(x), k, s, pad))
     np.testing.assert_array_equal(y, ref_pool(x, k, s, pad, "max"))
     dy = RNG.standard_normal(y.shape).astype(dtype)
-    dx = arr(_core.max_pool2d_backward(core(x), core(y), core(dy), k, s, pad))
+    dx = arr(max_pool_grad(core(x), core(dy), k, s, pad))
     np.testing.assert_allclose(dx, ref_pool_grad(x, dy, k, s, pad, "max"), **tol(dtype))
     x = RNG.standard_normal(shape).astype(dtype)
     a = arr(_core.avg_pool2d(core(x), k, s, pad))
@@ -370,7 +378,7 @@ def test_pooling_matches_torch(case):
     nhwc = (0, 2, 3, 1)
     y = _core.max_pool2d(core(x), k, s, "SAME")
     np.testing.assert_allclose(arr(y), tmax.detach().numpy().transpose(nhwc), rtol=1e-6)
-    dx = _core.max_pool2d_backward(core(x), y, core(dmax.transpose(nhwc)), k, s, "SAME")
+    dx = max_pool_grad(core(x), core(dmax.transpose(nhwc)), k, s, "SAME")
     np.testing.assert_allclose(arr(dx), gmax.numpy().transpose(nhwc), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(arr(_core.avg_pool2d(core(x), k, s, "SAME")), tavg.detach().numpy().transpose(nhwc),
                                rtol=1e-5, atol=1e-6)
@@ -434,7 +442,9 @@ def test_errors_name_the_op_and_the_shapes():
     raises(ValueError, "max_pool2d: the output would be empty", _core.max_pool2d, x, 6, 1, "VALID")
     raises(ValueError, "max_pool2d: expected an input of rank 4", _core.max_pool2d, core(np.zeros((5, 5), np.float32)),
            2, 2)
-    p = _core.max_pool2d(x, 2, 2)
-    raises(ValueError, "pooled shape", _core.max_pool2d_backward, x, p, core(np.zeros((1, 3, 3, 3), np.float32)), 2, 2)
+    p, argmax = _core.max_pool2d_with_argmax(x, 2, 2)
+    raises(ValueError, "pooled shape", _core.max_pool2d_backward, core(np.zeros((1, 3, 3, 3), np.float32)), argmax,
+           x.shape, 2, 2)
     raises(ValueError, "pooled shape", _core.avg_pool2d_backward, p, (1, 6, 6, 3), 2, 2)
-    raises(TypeError, "dtypes differ", _core.max_pool2d_backward, x, p, core(np.zeros((1, 2, 2, 3))), 2, 2)
+    raises(TypeError, "argmax must be uint8", _core.max_pool2d_backward, p, p, x.shape, 2, 2)
+    raises(TypeError, "float32 or float64", _core.max_pool2d_backward, argmax, argmax, x.shape, 2, 2)

@@ -20,9 +20,9 @@ def run_kernels():
     y = _core.conv2d(x, w, 1, 1, "SAME")
     dy = _core.from_numpy(rng.standard_normal(np.asarray(y).shape, dtype=np.float32))
     conv_grads = _core.conv2d_backward(x, w, y, dy, 1, 1, "SAME", _core.Act.relu, True, True)
-    pooled = _core.max_pool2d(y, 2, 2, "VALID")
-    pool_grad = _core.max_pool2d_backward(y, pooled, _core.from_numpy(np.ones(np.asarray(pooled).shape, np.float32)),
-                                          2, 2, "VALID")
+    pooled, argmax = _core.max_pool2d_with_argmax(y, 2, 2, "VALID")
+    pool_grad = _core.max_pool2d_backward(_core.from_numpy(np.ones(np.asarray(pooled).shape, np.float32)), argmax,
+                                          y.shape, 2, 2, "VALID")
     long = _core.from_numpy(rng.standard_normal(5 * 32768 + 3, dtype=np.float32))
     outs = [_core.matmul(a, b, False, False), y, *conv_grads, pooled, pool_grad,
             tf.exp(tf.constant(np.asarray(long))), tf.reduce_sum(tf.constant(np.asarray(long))),

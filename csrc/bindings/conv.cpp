@@ -151,14 +151,26 @@ void bind_conv(py::module_& m) {
       },
       py::arg("x"), py::arg("ksize"), py::arg("strides"), py::arg("padding") = "VALID");
   m.def(
-      "max_pool2d_backward",
-      [](const Tensor& x, const Tensor& y, const Tensor& dy, py::object ksize, py::object strides,
-         py::object padding) {
-        return windowed("max_pool2d_backward", strides, ksize, "ksize", padding, [&](Hw s, Hw k, const Padding& p) {
-          return kernels::max_pool2d_backward(x, y, dy, k, s, p);
+      "max_pool2d_with_argmax",
+      [](const Tensor& x, py::object ksize, py::object strides, py::object padding) {
+        return windowed("max_pool2d", strides, ksize, "ksize", padding, [&](Hw s, Hw k, const Padding& p) {
+          Tensor argmax;
+          Tensor y = kernels::max_pool2d(x, k, s, p, &argmax);
+          return std::make_pair(y, argmax);
         });
       },
-      py::arg("x"), py::arg("y"), py::arg("dy"), py::arg("ksize"), py::arg("strides"), py::arg("padding") = "VALID");
+      py::arg("x"), py::arg("ksize"), py::arg("strides"), py::arg("padding") = "VALID");
+  m.def(
+      "max_pool2d_backward",
+      [](const Tensor& dy, const Tensor& argmax, py::object input_shape, py::object ksize, py::object strides,
+         py::object padding) {
+        const Shape in = to_shape(input_shape, "max_pool2d_backward", "input_shape");
+        return windowed("max_pool2d_backward", strides, ksize, "ksize", padding, [&](Hw s, Hw k, const Padding& p) {
+          return kernels::max_pool2d_backward(dy, argmax, in, k, s, p);
+        });
+      },
+      py::arg("dy"), py::arg("argmax"), py::arg("input_shape"), py::arg("ksize"), py::arg("strides"),
+      py::arg("padding") = "VALID");
   m.def(
       "avg_pool2d",
       [](const Tensor& x, py::object ksize, py::object strides, py::object padding) {

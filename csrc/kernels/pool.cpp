@@ -51,11 +51,12 @@ void check_float(const char* op, const Tensor& t, const char* name) {
   TT_TYPE_CHECK(is_floating(t.dtype), op, ": ", name, " must be float32 or float64, got ", dtype_name(t.dtype));
 }
 
-// fn(out, first, window) for every output pixel, rows split across threads:
-// `first` is the first input element of the window, `window(f)` calls f(v)
-// for every input pixel v of the window in row-major order.
+// fn(o, count, window) for every output pixel, rows split across threads:
+// o is the offset of the pixel's first output element, `window(f)` calls
+// f(v, j) for every input pixel v of the window in row-major order, j its
+// place in the whole window (kh * KW + kw), and count is how many there are.
 template <typename T, typename F>
-void for_each_window(const PoolGeom& g, const T* x, T* y, const F& fn) {
+void for_each_window(const PoolGeom& g, const T* x, const F& fn) {
   parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g.OH, oh = r % g.OH;
@@ -66,47 +67,95 @@ void for_each_window(const PoolGeom& g, const T* x, T* y, const F& fn) {
         g.cols(ow, w0, kw0, kw1);
         auto window = [&](const auto& f) {
           for (int64_t kh = kh0; kh < kh1; ++kh)
-            for (int64_t kw = kw0; kw < kw1; ++kw) f(x + ((n * g.H + h0 + kh) * g.W + w0 + kw) * g.C);
+            for (int64_t kw = kw0; kw < kw1; ++kw) f(x + ((n * g.H + h0 + kh) * g.W + w0 + kw) * g.C, kh * g.KW + kw);
         };
-        fn(y + (r * g.OW + ow) * g.C, (kh1 - kh0) * (kw1 - kw0), window);
+        fn((r * g.OW + ow) * g.C, (kh1 - kh0) * (kw1 - kw0), window);
       }
     }
   });
 }
 
+// Window places fit in a byte for windows up to 16 x 16.
+DType argmax_dtype(const PoolGeom& g) { return g.KH * g.KW <= 256 ? DType::u8 : DType::i32; }
+
+template <typename F>
+void dispatch_index(DType d, const F& fn) {
+  if (d == DType::u8) fn(uint8_t{});
+  else fn(int32_t{});
+}
+
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {
+Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Tensor* argmax) {
   const char* op = "max_pool2d";
   check_float(op, x, "input");
   const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
   Tensor y = Tensor::empty(g.output_shape(), x.dtype);
+  if (argmax) *argmax = Tensor::empty(g.output_shape(), argmax_dtype(g));
   const Tensor xc = x.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const int64_t C = g.C;
-    for_each_window(g, xc.data<T>(), y.data<T>(), [&](T* out, int64_t, const auto& window) {
-      bool first = true;
-      window([&](const T* v) {
-        if (first) std::copy_n(v, C, out);
-        else
-          for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
-        first = false;
+    T* yp = y.data<T>();
+    if (!argmax) {
+      for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t, const auto& window) {
+        T* out = yp + o;
+        bool first = true;
+        window([&](const T* v, int64_t) {
+          if (first) std::copy_n(v, C, out);
+          else
+            for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
+          first = false;
+        });
+      });
+      return;
+    }
+    dispatch_index(argmax->dtype, [&](auto itag) {
+      using I = decltype(itag);
+      I* ap = argmax->data<I>();
+      // Channels in blocks, the running maximum and its place in registers-wide
+      // buffers of one width (a select of T beside a select of bytes would not
+      // vectorise), narrowed to I at the end of each window.
+      using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+      constexpr int64_t kCb = 64;
+      for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t, const auto& window) {
+        for (int64_t c0 = 0; c0 < C; c0 += kCb) {
+          const int64_t nc = std::min(kCb, C - c0);
+          T best[kCb];
+          Bits arg[kCb];
+          bool first = true;
+          window([&](const T* v, int64_t j) {
+            v += c0;
+            if (first) {
+              for (int64_t c = 0; c < nc; ++c) best[c] = v[c], arg[c] = Bits(j);
+              first = false;
+              return;
+            }
+            for (int64_t c = 0; c < nc; ++c) {
+              const Bits later = -Bits(v[c] > best[c]);  // strictly: the first maximum wins ties; NaN never later
+              best[c] = v[c] > best[c] ? v[c] : best[c];
+              arg[c] = (arg[c] & ~later) | (Bits(j) & later);
+            }
+          });
+          T* __restrict out = yp + o + c0;
+          I* __restrict at = ap + o + c0;
+          for (int64_t c = 0; c < nc; ++c) out[c] = best[c], at[c] = I(arg[c]);
+        }
       });
     });
   });
   return y;
 }
 
-Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Hw ksize, Hw strides,
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize, Hw strides,
                            const Padding& pad) {
   const char* op = "max_pool2d_backward";
-  check_float(op, x, "input");
-  TT_TYPE_CHECK(dy.dtype == x.dtype && y.dtype == x.dtype, op, ": input, output and gradient dtypes differ (",
-                dtype_name(x.dtype), ", ", dtype_name(y.dtype), ", ", dtype_name(dy.dtype), ")");
-  const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
-  TT_CHECK(y.shape == g.output_shape() && dy.shape == g.output_shape(), op, ": output ", y.shape, " and gradient ",
-           dy.shape, " must both have the pooled shape ", g.output_shape());
+  check_float(op, dy, "gradient");
+  const PoolGeom g = pool_geometry(op, input_shape, ksize, strides, pad);
+  TT_CHECK(dy.shape == g.output_shape() && argmax.shape == g.output_shape(), op, ": gradient ", dy.shape,
+           " and argmax ", argmax.shape, " must both have the pooled shape ", g.output_shape());
+  TT_TYPE_CHECK(argmax.dtype == argmax_dtype(g), op, ": argmax must be ", dtype_name(argmax_dtype(g)),
+                " as max_pool2d gives for this window, got ", dtype_name(argmax.dtype));
   // Windows that cannot overlap (strides >= ksize, the usual pooling) write
   // each covered input pixel once: no zero fill first, and stores instead of
   // accumulation. Pixels outside every window are zeroed separately.
@@ -124,66 +173,62 @@ Tensor max_pool2d_backward(const Tensor& x, const Tensor& y, const Tensor& dy, H
       for (int64_t kw = kw0; kw < kw1; ++kw) covered_w[size_t(w0 + kw)] = 1;
     }
   }
-  Tensor dx = disjoint ? Tensor::empty(x.shape, x.dtype) : Tensor::zeros(x.shape, x.dtype);
-  const Tensor xc = x.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
-  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+  Tensor dx = disjoint ? Tensor::empty(input_shape, dy.dtype) : Tensor::zeros(input_shape, dy.dtype);
+  const Tensor dyc = dy.contiguous(), ac = argmax.contiguous();
+  TT_DISPATCH_FLOAT(dy.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    const T* xp = xc.data<T>();
-    const T* yp = yc.data<T>();
-    const T* gp = dyc.data<T>();
-    T* dxp = dx.data<T>();
-    const int64_t C = g.C, img = g.H * g.W * C;
-    // Each window's gradient goes to its first element equal to y (max_pool2d
-    // copied the maximum, so its bits match): a scan over the window in
-    // row-major order with a "done" mask per channel, in integer bit
-    // operations so it vectorises. Windows overlap when strides < ksize, so
-    // a unit is one image and one block of channels, scanned in order.
-    using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
-    constexpr int64_t kCb = 64;
-    const int64_t cblocks = (C + kCb - 1) / kCb;
-    parallel_for(0, g.N * cblocks, 1, [&](int64_t u0, int64_t u1) {
-      Bits done[kCb];
-      for (int64_t u = u0; u < u1; ++u) {
-        const int64_t n = u / cblocks, c0 = u % cblocks * kCb, nc = std::min(kCb, C - c0);
-        if (disjoint)
-          for (int64_t h = 0; h < g.H; ++h)
-            for (int64_t w = 0; w < g.W; ++w)
-              if (!covered_h[size_t(h)] || !covered_w[size_t(w)])
-                std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          int64_t h0, kh0, kh1;
-          g.rows(oh, h0, kh0, kh1);
-          for (int64_t ow = 0; ow < g.OW; ++ow) {
-            int64_t w0, kw0, kw1;
-            g.cols(ow, w0, kw0, kw1);
-            const int64_t o = ((n * g.OH + oh) * g.OW + ow) * C + c0;
-            const T* __restrict yv = yp + o;
-            const T* __restrict d = gp + o;
-            std::fill_n(done, nc, Bits(0));
-            for (int64_t kh = kh0; kh < kh1; ++kh)
-              for (int64_t kw = kw0; kw < kw1; ++kw) {
-                const int64_t at = n * img + ((h0 + kh) * g.W + w0 + kw) * C + c0;
-                const T* __restrict xv = xp + at;
-                T* __restrict dxv = dxp + at;
-                auto scan = [&](auto store) {
-                  for (int64_t c = 0; c < nc; ++c) {
-                    Bits xb, yb, db;
-                    std::memcpy(&xb, xv + c, sizeof xb);
-                    std::memcpy(&yb, yv + c, sizeof yb);
-                    std::memcpy(&db, d + c, sizeof db);
-                    const Bits hit = Bits(-Bits(xb == yb)) & ~done[c];
-                    const Bits add = db & hit;  // dy where hit, else the bits of +0
-                    T a;
-                    std::memcpy(&a, &add, sizeof a);
-                    dxv[c] = decltype(store)::value ? a : dxv[c] + a;
-                    done[c] |= hit;
-                  }
-                };
-                disjoint ? scan(std::true_type{}) : scan(std::false_type{});
-              }
+    dispatch_index(ac.dtype, [&](auto itag) {
+      using I = decltype(itag);
+      using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+      const I* ap = ac.data<I>();
+      const T* gp = dyc.data<T>();
+      T* dxp = dx.data<T>();
+      const int64_t C = g.C, img = g.H * g.W * C;
+      // Every pixel of a window takes dy where argmax names it and 0 elsewhere:
+      // a select per element (it vectorises, and an argmax out of range only
+      // loses its gradient: nothing is written outside dx). Windows overlap
+      // when strides < ksize, so a unit is one image and one block of channels.
+      constexpr int64_t kCb = 64;
+      const int64_t cblocks = (C + kCb - 1) / kCb;
+      parallel_for(0, g.N * cblocks, 1, [&](int64_t u0, int64_t u1) {
+        for (int64_t u = u0; u < u1; ++u) {
+          const int64_t n = u / cblocks, c0 = u % cblocks * kCb, nc = std::min(kCb, C - c0);
+          if (disjoint)
+            for (int64_t h = 0; h < g.H; ++h)
+              for (int64_t w = 0; w < g.W; ++w)
+                if (!covered_h[size_t(h)] || !covered_w[size_t(w)])
+                  std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            int64_t h0, kh0, kh1;
+            g.rows(oh, h0, kh0, kh1);
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+              int64_t w0, kw0, kw1;
+              g.cols(ow, w0, kw0, kw1);
+              const int64_t o = ((n * g.OH + oh) * g.OW + ow) * C + c0;
+              const I* __restrict a = ap + o;
+              const T* __restrict d = gp + o;
+              Bits place[kCb];  // widened once per window: the selects below stay one width
+              for (int64_t c = 0; c < nc; ++c) place[c] = Bits(a[c]);
+              for (int64_t kh = kh0; kh < kh1; ++kh)
+                for (int64_t kw = kw0; kw < kw1; ++kw) {
+                  const Bits j = kh * g.KW + kw;
+                  T* __restrict dxv = dxp + n * img + ((h0 + kh) * g.W + w0 + kw) * C + c0;
+                  auto scan = [&](auto store) {
+                    for (int64_t c = 0; c < nc; ++c) {
+                      Bits db;
+                      std::memcpy(&db, d + c, sizeof db);
+                      const Bits add = db & -Bits(place[c] == j);  // dy where argmax names this pixel, else +0
+                      T a_;
+                      std::memcpy(&a_, &add, sizeof a_);
+                      dxv[c] = decltype(store)::value ? a_ : dxv[c] + a_;
+                    }
+                  };
+                  disjoint ? scan(std::true_type{}) : scan(std::false_type{});
+                }
+            }
           }
         }
-      }
+      });
     });
   });
   return dx;
@@ -198,9 +243,11 @@ Tensor avg_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     const int64_t C = g.C;
-    for_each_window(g, xc.data<T>(), y.data<T>(), [&](T* out, int64_t count, const auto& window) {
+    T* yp = y.data<T>();
+    for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t count, const auto& window) {
+      T* out = yp + o;
       std::fill_n(out, C, T(0));
-      window([&](const T* v) {
+      window([&](const T* v, int64_t) {
         for (int64_t c = 0; c < C; ++c) out[c] += v[c];
       });
       for (int64_t c = 0; c < C; ++c) out[c] /= T(count);

@@ -373,22 +373,26 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
                         _padding(padding, "conv2d"))
 
 
-def _pool(name, forward, backward_kernel):
+def _pool(name, forward, forward_saving, backward_kernel):
+    """A pooling op: forward(x, k, s, p) -> y; under a tape forward_saving(...) ->
+    (y, what backward_kernel(dy, saved, input_shape, k, s, p) needs)."""
     def op(input, ksize, strides, padding, data_format="NHWC", name=None):
         _check_nhwc(data_format, op.__name__)
         x = as_tensor(input)
         float_only(x, op.__name__)
         k, s, p = _pair(ksize, "ksize", op.__name__), _pair(strides, "strides", op.__name__), _padding(padding, op.__name__)
-        y = _wrap(forward(x._t, k, s, p))
-        if active():
-            record((x,), y, lambda dy, needs: (_wrap(backward_kernel(x, y, dy, k, s, p)),))
+        if not active():
+            return _wrap(forward(x._t, k, s, p))
+        y, saved = forward_saving(x._t, k, s, p)
+        y = _wrap(y)
+        record((x,), y, lambda dy, needs: (_wrap(backward_kernel(dy._t, saved, list(x.shape), k, s, p)),))
         return y
 
     op.__name__ = op.__qualname__ = name
     return register_nn(op)
 
 
-max_pool2d = _pool("max_pool2d", _core.max_pool2d,
-                   lambda x, y, dy, k, s, p: _core.max_pool2d_backward(x._t, y._t, dy._t, k, s, p))
-avg_pool2d = _pool("avg_pool2d", _core.avg_pool2d,
-                   lambda x, y, dy, k, s, p: _core.avg_pool2d_backward(dy._t, list(x.shape), k, s, p))
+# max pooling keeps where each maximum was (reading x again in backward costs more)
+max_pool2d = _pool("max_pool2d", _core.max_pool2d, _core.max_pool2d_with_argmax, _core.max_pool2d_backward)
+avg_pool2d = _pool("avg_pool2d", _core.avg_pool2d, lambda x, k, s, p: (_core.avg_pool2d(x, k, s, p), None),
+                   lambda dy, _, shape, k, s, p: _core.avg_pool2d_backward(dy, shape, k, s, p))
