@@ -448,3 +448,16 @@ def test_errors_name_the_op_and_the_shapes():
     raises(ValueError, "pooled shape", _core.avg_pool2d_backward, p, (1, 6, 6, 3), 2, 2)
     raises(TypeError, "argmax must be uint8", _core.max_pool2d_backward, p, p, x.shape, 2, 2)
     raises(TypeError, "float32 or float64", _core.max_pool2d_backward, argmax, argmax, x.shape, 2, 2)
+
+
+def test_max_pool_nan_is_a_maximum_only_when_met_first():
+    # One 2x2 window (NHWC pixels [nan, 1], [2, 3], [4, nan], [5, 0]): channel 0
+    # starts with NaN, channel 1 meets it after its maximum 3.
+    x = np.array([[[[np.nan, 1.0], [2.0, 3.0]], [[4.0, np.nan], [5.0, 0.0]]]], np.float32)
+    y, argmax = _core.max_pool2d_with_argmax(core(x), 2, 2, "VALID")
+    assert np.isnan(arr(y)[0, 0, 0, 0]) and arr(y)[0, 0, 0, 1] == 3.0
+    assert arr(argmax).ravel().tolist() == [0, 1]  # row-major places in the window
+    dx = arr(_core.max_pool2d_backward(core(np.array([[[[10.0, 20.0]]]], np.float32)), argmax, x.shape, 2, 2, "VALID"))
+    want = np.zeros_like(x)
+    want[0, 0, 0, 0], want[0, 0, 1, 1] = 10.0, 20.0
+    np.testing.assert_array_equal(dx, want)
