@@ -147,18 +147,28 @@ template <typename T>
 using Ukernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int, const T*,
                          const Epilogue<T>&);
 
-// Kernels<S, RowA>::fn[rows - 1]: tiles of 1..mr rows, all nr wide. A strip
-// narrower than nr is packed with zero columns and computed at full width:
-// the extra FMAs at the right edge of C cost less than a kernel per width
-// would weigh in the library (they were a quarter of its size).
-template <class S, bool RowA, class Seq>
-struct KernelTable;
-template <class S, bool RowA, int... I>
-struct KernelTable<S, RowA, std::integer_sequence<int, I...>> {
-  static constexpr Ukernel<typename S::T> fn[sizeof...(I)] = {&ukernel<S, I + 1, S::blocking.nr / S::W, RowA>...};
+// The micro-kernels, all nr wide: a strip narrower than nr is packed with
+// zero columns and computed at full width. A read in place row by row (small
+// batches: inference, the last batch of an epoch) has a kernel for every tile
+// height, RowKernels::fn[h - 1]. k-major A (A^T, whose rows are a layer's
+// width, so an odd edge tile is rare) has tiles of 2^i rows while 2^i < mr,
+// ColKernels::fn[i], then of mr rows, fn[kTallest]; other heights run as
+// a few of these, tallest first (11 = 8 + 2 + 1). A kernel for every height
+// and width made the GEMM half of the library's code.
+constexpr int powers_below(int mr) { return mr > 1 ? 1 + powers_below((mr + 1) / 2) : 0; }
+template <class S, class Seq>
+struct RowKernels;
+template <class S, int... I>
+struct RowKernels<S, std::integer_sequence<int, I...>> {
+  static constexpr Ukernel<typename S::T> fn[] = {&ukernel<S, I + 1, S::blocking.nr / S::W, true>...};
 };
-template <class S, bool RowA>
-using Kernels = KernelTable<S, RowA, std::make_integer_sequence<int, S::blocking.mr>>;
+template <class S, class Seq>
+struct ColKernels;
+template <class S, int... I>
+struct ColKernels<S, std::integer_sequence<int, I...>> {
+  static constexpr Ukernel<typename S::T> fn[] = {&ukernel<S, (1 << I), S::blocking.nr / S::W, false>...,
+                                                  &ukernel<S, S::blocking.mr, S::blocking.nr / S::W, false>};
+};
 
 // A single row of C (a vector times a matrix: one-sample inference) has only
 // NV FMA chains per micro-kernel and waits on their latency; when C is wider
@@ -224,7 +234,10 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   constexpr int MR = bl.mr;
   static_assert(bl.nc % (kWideRow * bl.nr) == 0, "packed B blocks hold whole wide strips");
   const bool row_a = !p.ta, wide = row_a && m1 - m0 == 1 && n1 - n0 > bl.nr;
-  const Ukernel<T>* table = row_a ? Kernels<S, true>::fn : Kernels<S, false>::fn;
+  constexpr int kTallest = powers_below(MR);
+  static_assert((1 << kTallest) >= MR && (1 << (kTallest - 1)) < MR, "col_kernels[kTallest] has mr rows");
+  const Ukernel<T>* table = row_a ? RowKernels<S, std::make_integer_sequence<int, MR>>::fn
+                                  : ColKernels<S, std::make_integer_sequence<int, kTallest>>::fn;
   const int NR = wide ? kWideRow * bl.nr : bl.nr;
 
   // Blocks of equal size (not full ones and a ragged rest). kc depends on K
@@ -266,8 +279,15 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             int64_t sb;
             if (p.pack_b || cols < NR) b = ws.b + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
-            (wide ? wide_row_kernel<S> : table[rows - 1])(kc, a, sa, b, sb, p.C + ir * p.ldc + jr, p.ldc, cols,
-                                                          p.bias ? p.bias + jr : nullptr, e);
+            for (int d = 0; d < rows;) {  // rows d.. of the tile, by the tallest kernel that fits
+              const int left = rows - d, i = row_a              ? left - 1
+                                             : left == MR       ? kTallest
+                                                                : 31 - __builtin_clz(unsigned(left));
+              (wide ? wide_row_kernel<S> : table[i])(kc, row_a ? a + d * sa : a + d, sa, b, sb,
+                                                     p.C + (ir + d) * p.ldc + jr, p.ldc, cols,
+                                                     p.bias ? p.bias + jr : nullptr, e);
+              d += row_a ? left : i == kTallest ? MR : 1 << i;
+            }
           }
         }
       }
