@@ -160,3 +160,20 @@ def test_python_scalars_take_the_tensor_dtype_as_numpy_would(dtype):
     i = tf.constant(np.array([1, 2], np.int32))
     with pytest.raises(TypeError, match="cannot convert the float value 0.5 to int32"):
         i * 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_])
+def test_where_picks_the_exact_elements_for_every_dtype(dtype):
+    rng = np.random.default_rng(7)
+    shape = (3, 70001)  # long rows: split across threads
+    cond = rng.random(shape) < 0.5
+    if np.issubdtype(dtype, np.floating):
+        x = rng.standard_normal(shape).astype(dtype)
+        x[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
+        y = -rng.standard_normal(shape).astype(dtype)
+    else:
+        x, y = rng.integers(0, 2 if dtype is np.bool_ else 100, (2,) + shape).astype(dtype)
+    got = tf.where(tf.constant(cond), tf.constant(x), tf.constant(y)).numpy()
+    assert got.dtype == dtype and got.tobytes() == np.where(cond, x, y).tobytes()
+    got = tf.where(tf.constant(cond[:, :5]), tf.constant(x[:, :5]), tf.constant(y[0, 0])).numpy()  # broadcast
+    assert got.tobytes() == np.where(cond[:, :5], x[:, :5], y[0, 0]).tobytes()

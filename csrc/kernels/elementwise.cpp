@@ -392,10 +392,26 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
     constexpr int64_t isz = sizeof(T);
     for_each_row<4>(shape, {&out.strides, &sc, &sx, &sy}, {isz, 1, isz, isz}, {out.raw(), cond.raw(), x.raw(), y.raw()},
                     kElementwiseGrain, [&](char** p, int64_t n, const int64_t* s) {
+                      T* o = reinterpret_cast<T*>(p[0]);
+                      if (s[1] == 1 && s[2] == isz && s[3] == isz) {
+                        // A bit mask instead of a branch on a (typically random) condition:
+                        // it vectorises and never mispredicts.
+                        using U = std::conditional_t<isz == 1, uint8_t, std::conditional_t<isz == 4, uint32_t, uint64_t>>;
+                        const uint8_t* c = reinterpret_cast<const uint8_t*>(p[1]);
+                        const T* a = reinterpret_cast<const T*>(p[2]);
+                        const T* b = reinterpret_cast<const T*>(p[3]);
+                        for (int64_t i = 0; i < n; ++i) {
+                          U au, bu;
+                          std::memcpy(&au, a + i, sizeof au);
+                          std::memcpy(&bu, b + i, sizeof bu);
+                          const U m = U(0) - U(c[i] != 0), r = (au & m) | (bu & ~m);
+                          std::memcpy(o + i, &r, sizeof r);
+                        }
+                        return;
+                      }
                       for (int64_t i = 0; i < n; ++i)
-                        reinterpret_cast<T*>(p[0])[i] = *reinterpret_cast<const bool*>(p[1] + i * s[1])
-                                                            ? *reinterpret_cast<const T*>(p[2] + i * s[2])
-                                                            : *reinterpret_cast<const T*>(p[3] + i * s[3]);
+                        o[i] = *reinterpret_cast<const bool*>(p[1] + i * s[1]) ? *reinterpret_cast<const T*>(p[2] + i * s[2])
+                                                                              : *reinterpret_cast<const T*>(p[3] + i * s[3]);
                     });
   });
   return out;
