@@ -40,12 +40,14 @@ def triad_probe(n, repeats):
 
 
 def cases(mod, n):
-    """(name, fn, bytes moved) for a framework module exposing add/multiply/relu/exp/reduce_sum."""
+    """(name, fn, bytes moved) for a framework module exposing add/multiply/relu/exp/sigmoid/tanh/reduce_sum."""
     x, y = mod["const"](np.random.default_rng(0).random(n, dtype=np.float32)), mod["const"](np.ones(n, np.float32))
     return [("add (x + y)", lambda: mod["add"](x, y), 3 * n * 4),
             ("multiply by scalar", lambda: mod["scale"](x), 2 * n * 4),
             ("relu", lambda: mod["relu"](x), 2 * n * 4),
             ("exp", lambda: mod["exp"](x), 2 * n * 4),
+            ("sigmoid", lambda: mod["sigmoid"](x), 2 * n * 4),
+            ("tanh", lambda: mod["tanh"](x), 2 * n * 4),
             ("reduce_sum (all)", lambda: mod["sum"](x), n * 4)]
 
 
@@ -60,14 +62,16 @@ def main():
     import tinytf as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     frameworks = {"tinytf": {"const": tf.constant, "add": tf.add, "scale": lambda x: x * 3.0, "relu": tf.nn.relu,
-                             "exp": tf.exp, "sum": tf.reduce_sum}}
+                             "exp": tf.exp, "sigmoid": tf.nn.sigmoid, "tanh": tf.nn.tanh, "sum": tf.reduce_sum}}
     frameworks["numpy"] = {"const": np.asarray, "add": np.add, "scale": lambda x: x * np.float32(3),
-                           "relu": lambda x: np.maximum(x, 0), "exp": np.exp, "sum": np.sum}
+                           "relu": lambda x: np.maximum(x, 0), "exp": np.exp,
+                           "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "tanh": np.tanh, "sum": np.sum}
     try:
         import torch
         torch.set_num_threads(args.threads)
         frameworks["torch"] = {"const": torch.from_numpy, "add": torch.add, "scale": lambda x: x * 3.0,
-                               "relu": torch.relu, "exp": torch.exp, "sum": torch.sum}
+                               "relu": torch.relu, "exp": torch.exp, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                               "sum": torch.sum}
     except ImportError:
         print("PyTorch is not installed: not compared")
 

@@ -126,25 +126,40 @@ def test_long_rows_are_split_across_threads_with_the_same_results(threads, resto
 _ISAS = ("scalar", "avx2", "avx512")
 
 
+_TRANSCENDENTALS = {  # op: (tinytf, float64 reference, largest error in float32 ulp)
+    "exp": (tf.exp, np.exp, 1.5),
+    "sigmoid": (tf.nn.sigmoid, lambda v: 1 / (1 + np.exp(-v)), 3),
+    "tanh": (tf.nn.tanh, np.tanh, 2),
+}
+
+
+@pytest.mark.parametrize("op", list(_TRANSCENDENTALS))
 @pytest.mark.parametrize("isa", _ISAS[: _ISAS.index(tf._core.cpu_best_isa()) + 1])
-def test_exp_float32_on_every_isa_matches_numpy_including_specials(isa):
-    """float32 exp runs a vectorised polynomial per ISA, with libm for inputs
-    outside its range; compared with numpy's exp in float64."""
+def test_transcendentals_float32_on_every_isa_match_numpy_including_specials(isa, op):
+    """float32 exp, sigmoid and tanh run vectorised polynomials per ISA, with
+    libm for inputs outside their range; compared with numpy in float64."""
+    fn, ref, ulps = _TRANSCENDENTALS[op]
     x = np.concatenate([np.linspace(-120, 100, 40001, dtype=np.float32),
-                        np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 88.7, -87.4, 1e30, -1e30], np.float32)])
+                        np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.625, -0.625, 43.6, -43.7, 88.7, -87.4, -88.4,
+                                  1e-30, -1e-30, 1e30, -1e30], np.float32)])
     saved = tf._core.isa()
     tf._core.set_isa(isa)
     try:
-        got = tf.exp(x).numpy()
+        got = fn(x).numpy()
     finally:
         tf._core.set_isa(saved)
     with np.errstate(over="ignore"):
-        want = np.exp(x.astype(np.float64)).astype(np.float32)
-    normal = np.isfinite(want) & (want >= np.finfo(np.float32).tiny)
-    np.testing.assert_allclose(got[normal], want[normal], rtol=4e-7)
-    # Overflow, NaN and results below the normal range (flushed to zero, as
-    # every kernel flushes denormals) keep their meaning.
-    np.testing.assert_array_equal(got[~normal], np.where(want[~normal] < np.finfo(np.float32).tiny, 0.0, want[~normal]))
+        want = ref(x.astype(np.float64))
+    tiny = np.finfo(np.float32).tiny
+    normal = np.isfinite(want) & (np.abs(want) >= tiny) & (np.abs(want) <= np.finfo(np.float32).max)
+    err = np.abs(got[normal] - want[normal]) / np.spacing(np.abs(want[normal]).astype(np.float32))
+    assert err.max() <= ulps, (op, x[normal][np.argmax(err)], err.max())
+    # Overflow, NaN, signed zeros and results below the normal range (flushed
+    # to zero, as every kernel flushes denormals) keep their meaning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        want32 = want[~normal].astype(np.float32)
+        np.testing.assert_array_equal(got[~normal], np.where(np.abs(want32) < tiny, want32 * 0, want32))
+    assert np.array_equal(np.signbit(got[x == 0]), np.signbit(want[x == 0]))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -21,7 +21,7 @@ Shape broadcast_strides(const Tensor& t, const Shape& out) {
 }
 
 // out[i] = f(x[i]) over a new contiguous tensor of x's shape. `row`, when
-// given, replaces f on contiguous rows: row(out, in, n).
+// given and not null, replaces f on contiguous rows: row(out, in, n).
 template <typename O, typename I, typename F, typename Row = std::nullptr_t>
 Tensor map1(const Tensor& x, DType out_dtype, F f, Row row = nullptr) {
   Tensor out = Tensor::empty(x.shape, out_dtype);
@@ -30,9 +30,9 @@ Tensor map1(const Tensor& x, DType out_dtype, F f, Row row = nullptr) {
                     O* o = reinterpret_cast<O*>(p[0]);
                     const I* a = reinterpret_cast<const I*>(p[1]);
                     if (s[1] == int64_t(sizeof(I))) {
-                      if constexpr (!std::is_null_pointer_v<Row>) row(o, a, n);
-                      else
-                        for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+                      if constexpr (!std::is_null_pointer_v<Row>)
+                        if (row) return row(o, a, n);
+                      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
                     } else
                       for (int64_t i = 0, si = s[1] / int64_t(sizeof(I)); i < n; ++i) o[i] = f(a[i * si]);
                   });
@@ -99,16 +99,20 @@ const ElementwiseRows& simd_rows() {
   }
 }
 
+// The per-ISA row of a float32 op; none for float64 (map1 then runs f).
+template <typename T>
+auto float_row(FloatRowFn f32) {
+  if constexpr (std::is_same_v<T, float>) return f32;
+  else return static_cast<void (*)(T*, const T*, int64_t)>(nullptr);
+}
+
 template <typename T>
 Tensor unary_float(Unary op, const Tensor& x, T al) {
   const DType dt = x.dtype;
   switch (op) {
     case Unary::sqrt: return map1<T, T>(x, dt, [](T v) { return std::sqrt(v); });
     case Unary::rsqrt: return map1<T, T>(x, dt, [](T v) { return T(1) / std::sqrt(v); });
-    case Unary::exp:
-      if constexpr (std::is_same_v<T, float>)
-        return map1<T, T>(x, dt, [](T v) { return std::exp(v); }, simd_rows().exp_f32);
-      else return map1<T, T>(x, dt, [](T v) { return std::exp(v); });
+    case Unary::exp: return map1<T, T>(x, dt, [](T v) { return std::exp(v); }, float_row<T>(simd_rows().exp_f32));
     case Unary::expm1: return map1<T, T>(x, dt, [](T v) { return std::expm1(v); });
     case Unary::log: return map1<T, T>(x, dt, [](T v) { return std::log(v); });
     case Unary::log1p: return map1<T, T>(x, dt, [](T v) { return std::log1p(v); });
@@ -122,8 +126,8 @@ Tensor unary_float(Unary op, const Tensor& x, T al) {
     case Unary::relu: return map1<T, T>(x, dt, [](T v) { return v > T(0) ? v : T(0); });
     case Unary::relu6: return map1<T, T>(x, dt, [](T v) { return std::min(std::max(v, T(0)), T(6)); });
     case Unary::leaky_relu: return map1<T, T>(x, dt, [al](T v) { return v > T(0) ? v : v * al; });
-    case Unary::sigmoid: return map1<T, T>(x, dt, [](T v) { return sigmoid(v); });
-    case Unary::tanh: return map1<T, T>(x, dt, [](T v) { return std::tanh(v); });
+    case Unary::sigmoid: return map1<T, T>(x, dt, [](T v) { return sigmoid(v); }, float_row<T>(simd_rows().sigmoid_f32));
+    case Unary::tanh: return map1<T, T>(x, dt, [](T v) { return std::tanh(v); }, float_row<T>(simd_rows().tanh_f32));
     case Unary::softplus:  // log(1 + e^v) without overflow
       return map1<T, T>(x, dt, [](T v) { return std::max(v, T(0)) + std::log1p(std::exp(-std::fabs(v))); });
     case Unary::softsign: return map1<T, T>(x, dt, [](T v) { return v / (T(1) + std::fabs(v)); });

@@ -13,7 +13,7 @@ namespace tt::kernels {
 using FloatRowFn = void (*)(float* out, const float* in, int64_t n);
 
 struct ElementwiseRows {
-  FloatRowFn exp_f32;
+  FloatRowFn exp_f32, sigmoid_f32, tanh_f32;
 };
 
 const ElementwiseRows& elementwise_rows_avx2();
@@ -36,7 +36,47 @@ void exp_row_f32(float* o, const float* a, int64_t n) {
       if (!(a[i] >= lo && a[i] <= hi)) o[i] = std::exp(a[i]);
 }
 
-inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32}; }
+// 1 / (1 + e^-x) with the polynomial; libm's stable form where -x is outside
+// its range (and for NaN).
+void sigmoid_row_f32(float* o, const float* a, int64_t n) {
+  constexpr float lo = -88.3f, hi = 87.3f;
+  int outside = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    o[i] = 1.0f / (1.0f + expf_core(-a[i]));
+    outside |= int(!(a[i] >= lo)) | int(!(a[i] <= hi));
+  }
+  if (outside)
+    for (int64_t i = 0; i < n; ++i)
+      if (!(a[i] >= lo && a[i] <= hi)) {
+        const float e = std::exp(-std::fabs(a[i]));
+        o[i] = a[i] >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
+      }
+}
+
+// tanh: Cephes' odd polynomial for |x| < 0.625, else (1 - e) / (1 + e) with
+// e = e^-2|x| (no cancellation there), the sign put back; both computed for
+// every element and one selected, so the loop vectorises. libm past |x| =
+// 43.6, where e leaves the polynomial's range (tanh is +-1 there), and for NaN.
+void tanh_row_f32(float* o, const float* a, int64_t n) {
+  int outside = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = a[i], ax = std::fabs(x), e = expf_core(-2.0f * ax);
+    const float big = (1.0f - e) / (1.0f + e);
+    const float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    o[i] = ax < 0.625f ? std::copysign(p * z * x + x, x) : (x < 0 ? -big : big);  // copysign: tanh(-0) = -0
+    outside |= int(!(ax <= 43.6f));
+  }
+  if (outside)
+    for (int64_t i = 0; i < n; ++i)
+      if (!(std::fabs(a[i]) <= 43.6f)) o[i] = std::tanh(a[i]);
+}
+
+inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32}; }
 
 }  // namespace
 }  // namespace tt::kernels
