@@ -113,9 +113,9 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
     dispatch_index(argmax->dtype, [&](auto itag) {
       using I = decltype(itag);
       I* ap = argmax->data<I>();
-      // Channels in blocks, the running maximum and its place in registers-wide
-      // buffers of one width (a select of T beside a select of bytes would not
-      // vectorise), narrowed to I at the end of each window.
+      // Channels in blocks; the running maximum and its place live in local
+      // buffers of one element width (a select of T beside a select of bytes
+      // does not vectorise), and the place is narrowed to I once per window.
       using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
       constexpr int64_t kCb = 64;
       for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t, const auto& window) {
