@@ -79,6 +79,14 @@ def test_inference_calls_match_numpy_and_keep_dropout_masks_and_penalties():
     seq = np.array([[[1, 2], [0, 0], [3, 4]]], np.float32)
     assert np.array_equal(masked(seq)._keras_mask.numpy(), np.any(seq != 0, axis=-1))
 
+    class Doubled(layers.Dense):  # a layer with its own __call__ keeps it inside a Sequential
+        def __call__(self, inputs, *args, **kwargs):
+            return super().__call__(inputs, *args, **kwargs) * 2.0
+
+    doubled = Sequential([Doubled(2, input_dim=3, use_bias=False)])
+    x3 = np.ones((1, 3), np.float32)
+    np.testing.assert_allclose(doubled(x3).numpy(), 2 * x3 @ doubled.get_weights()[0], rtol=1e-6)
+
     reg = Sequential([layers.Dense(3, input_dim=2, activity_regularizer="l2")])
     x2 = np.arange(8, dtype=np.float32).reshape(4, 2)
     out = x2 @ reg.get_weights()[0] + reg.get_weights()[1]

@@ -62,9 +62,11 @@ class Sequential(Model):
         self._build_shape = (None,) + tuple(self._input_shape()[1:]) if self._input_shape() else None
         self.built = True
         # Without masks or activity penalties, Layer.__call__ on a built layer only
-        # casts its input and calls call(): __call__ below can do that itself.
+        # casts its input and calls call(): __call__ below can do that itself
+        # (not for a layer that has its own __call__, models aside).
         self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
-                           type(l).compute_mask is Layer.compute_mask for l in self._layers)
+                           type(l).compute_mask is Layer.compute_mask and
+                           (type(l).__call__ is Layer.__call__ or isinstance(l, Model)) for l in self._layers)
 
     def build(self, input_shape=None):
         shape = input_shape or self._input_shape()
