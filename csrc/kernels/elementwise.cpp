@@ -83,13 +83,6 @@ constexpr double kSqrt2OverPi = 0.79788456080286535587989211986876;
 constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
 constexpr double kTwoOverSqrtPi = 1.1283791670955125738961589031215;
 
-template <typename T>
-inline T sigmoid(T x) {  // stable for large |x|
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
 const ElementwiseRows& simd_rows() {
   static const ElementwiseRows generic = make_elementwise_rows();
   switch (isa()) {

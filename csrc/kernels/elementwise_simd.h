@@ -36,8 +36,17 @@ void exp_row_f32(float* o, const float* a, int64_t n) {
       if (!(a[i] >= lo && a[i] <= hi)) o[i] = std::exp(a[i]);
 }
 
-// 1 / (1 + e^-x) with the polynomial; libm's stable form where -x is outside
-// its range (and for NaN).
+// 1 / (1 + e^-x) with libm, stable for large |x| (the float64 loops, and the
+// float32 row's fallback).
+template <typename T>
+inline T sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+// 1 / (1 + e^-x) with the polynomial; sigmoid() where -x is outside its
+// range (and for NaN).
 void sigmoid_row_f32(float* o, const float* a, int64_t n) {
   constexpr float lo = -88.3f, hi = 87.3f;
   int outside = 0;
@@ -47,10 +56,7 @@ void sigmoid_row_f32(float* o, const float* a, int64_t n) {
   }
   if (outside)
     for (int64_t i = 0; i < n; ++i)
-      if (!(a[i] >= lo && a[i] <= hi)) {
-        const float e = std::exp(-std::fabs(a[i]));
-        o[i] = a[i] >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
-      }
+      if (!(a[i] >= lo && a[i] <= hi)) o[i] = sigmoid(a[i]);
 }
 
 // tanh: Cephes' odd polynomial for |x| < 0.625, else (1 - e) / (1 + e) with

@@ -235,7 +235,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   static_assert(bl.nc % (kWideRow * bl.nr) == 0, "packed B blocks hold whole wide strips");
   const bool row_a = !p.ta, wide = row_a && m1 - m0 == 1 && n1 - n0 > bl.nr;
   constexpr int kTallest = powers_below(MR);
-  static_assert((1 << kTallest) >= MR && (1 << (kTallest - 1)) < MR, "col_kernels[kTallest] has mr rows");
+  static_assert((1 << kTallest) >= MR && (1 << (kTallest - 1)) < MR, "ColKernels::fn[kTallest] has mr rows");
   const Ukernel<T>* table = row_a ? RowKernels<S, std::make_integer_sequence<int, MR>>::fn
                                   : ColKernels<S, std::make_integer_sequence<int, kTallest>>::fn;
   const int NR = wide ? kWideRow * bl.nr : bl.nr;
@@ -280,13 +280,12 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             if (p.pack_b || cols < NR) b = ws.b + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
             for (int d = 0; d < rows;) {  // rows d.. of the tile, by the tallest kernel that fits
-              const int left = rows - d, i = row_a              ? left - 1
-                                             : left == MR       ? kTallest
-                                                                : 31 - __builtin_clz(unsigned(left));
+              int h = rows - d, i = h - 1;  // row-major A: a kernel for every height
+              if (!row_a) i = h == MR ? kTallest : 31 - __builtin_clz(unsigned(h)), h = h == MR ? MR : 1 << i;
               (wide ? wide_row_kernel<S> : table[i])(kc, row_a ? a + d * sa : a + d, sa, b, sb,
                                                      p.C + (ir + d) * p.ldc + jr, p.ldc, cols,
                                                      p.bias ? p.bias + jr : nullptr, e);
-              d += row_a ? left : i == kTallest ? MR : 1 << i;
+              d += h;
             }
           }
         }

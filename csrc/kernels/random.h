@@ -14,16 +14,18 @@ struct Philox {
   uint32_t key[2];
   explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
 
+  // One of the ten rounds on a counter (c0, c1, c2, c3) with round key (k0, k1).
+  static void round(uint32_t& c0, uint32_t& c1, uint32_t& c2, uint32_t& c3, uint32_t k0, uint32_t k1) {
+    const uint64_t p0 = uint64_t(0xD2511F53u) * c0, p1 = uint64_t(0xCD9E8D57u) * c2;
+    const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
+    c0 = n0, c1 = uint32_t(p1), c2 = n2, c3 = uint32_t(p0);
+  }
+
   // Four independent 32-bit words for counter (idx, sub).
   void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
     uint32_t c[4] = {uint32_t(idx), uint32_t(idx >> 32), sub, 0x9E3779B9u};
     uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; ++round) {
-      uint64_t p0 = uint64_t(0xD2511F53u) * c[0], p1 = uint64_t(0xCD9E8D57u) * c[2];
-      uint32_t n0 = uint32_t(p1 >> 32) ^ c[1] ^ k0, n2 = uint32_t(p0 >> 32) ^ c[3] ^ k1;
-      c[0] = n0; c[1] = uint32_t(p1); c[2] = n2; c[3] = uint32_t(p0);
-      k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-    }
+    for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) round(c[0], c[1], c[2], c[3], k0, k1);
     for (int i = 0; i < 4; ++i) out[i] = c[i];
   }
 
@@ -40,18 +42,8 @@ struct Philox {
       c3[j] = 0x9E3779B9u;
     }
     uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; ++round) {
-      for (int j = 0; j < kBlock; ++j) {
-        const uint64_t p0 = uint64_t(0xD2511F53u) * c0[j], p1 = uint64_t(0xCD9E8D57u) * c2[j];
-        const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
-        c0[j] = n0;
-        c1[j] = uint32_t(p1);
-        c2[j] = n2;
-        c3[j] = uint32_t(p0);
-      }
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
+    for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u)
+      for (int j = 0; j < kBlock; ++j) round(c0[j], c1[j], c2[j], c3[j], k0, k1);
     for (int j = 0; j < kBlock; ++j) {
       out[4 * j] = c0[j];
       out[4 * j + 1] = c1[j];

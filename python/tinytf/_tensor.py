@@ -150,6 +150,8 @@ _DEFAULT_FOR_KIND = {"f": _dtypes.float32, "i": _dtypes.int32, "u": _dtypes.int3
 
 def _to_array(value, dtype):
     """The numpy array a new tensor will wrap: `value` itself when possible."""
+    if type(value) is np.ndarray and dtype is not None and value.dtype == dtype.dtype and value.flags.carray:
+        return value  # the common case (a batch, a one-sample input), without the checks below
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         arr = np.asarray(value)
         if arr.dtype.kind == "O":

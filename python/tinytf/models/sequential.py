@@ -2,8 +2,7 @@
 or eagerly when the input shape is known (``Input``, ``input_shape``, ``input_dim``)."""
 import numpy as np
 
-from .. import _core
-from .._tensor import Tensor, _wrap, constant
+from .._tensor import Tensor, constant
 from ..layers.base import InputLayer, KerasTensor, Layer
 from ..ops import cast
 from .model import Model
@@ -99,8 +98,6 @@ class Sequential(Model):
         if type(x) is Tensor:
             return x if x._t.dtype is self._core_dtype and getattr(x, "_keras_mask", None) is None else None
         if type(x) is np.ndarray and x.dtype.kind == "f" and self.dtype.is_floating:
-            if x.dtype == self.dtype.dtype and x.flags.carray:
-                return _wrap(_core.from_numpy(x))  # what constant() does, minus its checks
             return constant(x, dtype=self.dtype)
         return None
 
