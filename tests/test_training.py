@@ -64,7 +64,18 @@ def test_inference_calls_match_numpy_and_keep_dropout_masks_and_penalties():
     for inp in (x, x.astype(np.float64), tf.constant(x), x[::-1].copy()[::-1]):
         np.testing.assert_allclose(m(inp).numpy(), want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m(x[:1], training=False).numpy(), want[:1], rtol=1e-5, atol=1e-6)
-    assert m(x)._logits[0] == "softmax"  # the fused cross-entropy still finds the logits
+    kind, logits = m(x)._logits  # Dense + softmax runs as one call; the fused cross-entropy still finds the logits
+    w1, b1, w2, b2 = m.get_weights()
+    assert kind == "softmax"
+    np.testing.assert_allclose(logits.numpy(), np.maximum(x @ w1 + b1, 0) @ w2 + b2, rtol=1e-5, atol=1e-6)
+    dense = layers.Dense(3, activation="softmax", dtype="float64")  # rank 3, float64, by itself
+    x3 = np.random.default_rng(1).normal(size=(2, 4, 5))
+    y3 = dense(x3).numpy()
+    z3 = x3 @ dense.get_weights()[0] + dense.get_weights()[1]
+    e3 = np.exp(z3 - z3.max(-1, keepdims=True))
+    np.testing.assert_allclose(y3, e3 / e3.sum(-1, keepdims=True), rtol=1e-12)
+    with pytest.raises(ValueError, match="expected input with last dimension 5"):
+        dense(np.ones((2, 4)))
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(m(x) * np.arange(3, dtype=np.float32))
     assert all(g is not None for g in tape.gradient(loss, m.trainable_weights))

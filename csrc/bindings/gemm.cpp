@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "../kernels/gemm.h"
+#include "../kernels/nn.h"
 #include "bindings.h"
 
 namespace tt::bindings {
@@ -84,6 +85,16 @@ void bind_gemm(py::module_& m) {
         return kernels::dense_forward(x, w, b ? &*b : nullptr, act);
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("act") = kernels::Act::none, release_gil());
+
+  // Dense with a softmax output outside a gradient tape (inference): the
+  // logits (kept for the fused cross-entropies) and the probabilities in one call.
+  m.def(
+      "dense_softmax",
+      [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+        Tensor z = kernels::dense_forward(x, w, b ? &*b : nullptr, kernels::Act::none);
+        return std::make_pair(z, kernels::softmax(z, -1));
+      },
+      py::arg("x"), py::arg("w"), py::arg("bias"), release_gil());
 
   m.def(
       "dense_backward",

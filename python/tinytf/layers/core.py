@@ -41,6 +41,8 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._fused, self._after = split_activation(self.activation)
+        if self._after is activations.softmax:  # the dense op takes a last-axis softmax too
+            self._fused, self._after = "softmax", None
 
     def build(self, input_shape):
         if not input_shape or input_shape[-1] is None:

@@ -87,7 +87,13 @@ _ACTS = {None: _core.Act.none, "linear": _core.Act.none, "relu": _core.Act.relu,
 
 def dense(x, kernel, bias=None, activation=None):
     """activation(x @ kernel + bias) in one C++ pass; `activation` is one of
-    the names the GEMM epilogue fuses (None, relu, relu6, sigmoid, tanh)."""
+    the names the GEMM epilogue fuses (None, relu, relu6, sigmoid, tanh) or
+    softmax over the last axis (one call without a tape, two ops under one)."""
+    if activation == "softmax":
+        if active():
+            return softmax(dense(x, kernel, bias))
+        z, y = _core.dense_softmax(x._t, kernel._t, None if bias is None else bias._t)
+        return _remember_logits(_wrap(y), "softmax", _wrap(z))
     act = _ACTS[activation]
     y = _wrap(_core.dense(x._t, kernel._t, None if bias is None else bias._t, act))
     if active():
