@@ -165,6 +165,10 @@ CASES = [
     (1, 2, 3, 5, 3, 3, 1, (3, 3), (1, 1), "SAME"),        # Cout 1, stride > size
     (1, 4, 5, 2, 3, 3, 4, (2, 2), (2, 2), [[4, 3], [5, 2]]),  # windows wholly in the padding
     (2, 4, 5, 6, 3, 2, 3, (1, 2), (2, 1), [[5, 1], [0, 4]]),
+    (2, 8, 10, 32, 3, 3, 40, (1, 1), (1, 1), "SAME"),     # float32: Winograd forward and input gradient
+    (1, 12, 14, 33, 3, 3, 35, (1, 1), (1, 1), "VALID"),   # Winograd with channel tails
+    (1, 6, 6, 32, 3, 3, 32, (1, 1), (1, 1), [[3, 1], [0, 2]]),  # Winograd, padding past the window
+    (2, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), "VALID"),   # 11x11 output: im2col forward (half-empty tiles)
 ]
 IDS = [f"c{c[3]}k{c[4]}x{c[5]}s{c[7][0]}{c[7][1]}d{c[8][0]}{c[8][1]}{c[9] if isinstance(c[9], str) else 'explicit'}"
        for c in CASES]
@@ -230,7 +234,7 @@ def test_every_isa_the_cpu_runs_matches_numpy(name):
     if name not in runnable_isas():
         pytest.skip(f"this CPU cannot run {name}")
     with isa(name):
-        for case in [CASES[0], CASES[1], CASES[3], CASES[4], CASES[5]]:
+        for case in [CASES[0], CASES[1], CASES[3], CASES[4], CASES[5], CASES[15]]:
             for dtype in (np.float32, np.float64):
                 x, w, b, s, d, pad = make(case, dtype)
                 y = arr(_core.conv2d(core(x), core(w), s, d, pad, core(b), _core.Act.relu6))
@@ -267,7 +271,8 @@ def test_non_contiguous_inputs():
 
 # --- determinism -----------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(8, 16, 16, 3, 32), (4, 12, 12, 64, 16)], ids=["direct", "gemm"])
+@pytest.mark.parametrize("shape", [(8, 16, 16, 3, 32), (4, 12, 12, 64, 16), (4, 10, 10, 32, 48)],
+                         ids=["direct", "gemm", "winograd"])
 def test_one_and_two_threads_give_identical_bits(shape):
     N, H, W, C, O = shape
     x = RNG.standard_normal((N, H, W, C)).astype(np.float32)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "../core/cpu.h"
 #include "../core/parallel.h"
@@ -199,6 +200,110 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   if (db) add_parts(db, parts + K * O, b.groups - 1, part, O);
 }
 
+// ---- Winograd strategy (float32 3x3, unit stride and dilation) -------------
+// F(2x2, 3x3) (Lavin & Gray, 2016): a 2x2 output tile takes 16 multiplies per
+// channel pair from its transformed 4x4 input patch, against 36 for direct
+// convolution. Per block of kWinoTiles tiles: the input transform, 16 GEMMs
+// (tiles x C) x (C x O), one per patch position, and the output transform.
+// Blocks have a fixed size, so the bits do not depend on the thread count.
+// It serves the forward pass and the input gradient (a 3x3 convolution of g
+// with the filter flipped and transposed); the filter gradient stays on im2col.
+// float64 stays on the exact GEMM path (it is there for gradient checks).
+constexpr int64_t kWinoTiles = 96;         // a multiple of every micro-kernel height
+constexpr int64_t kWinoMinChannels = 32;  // below, the 16 GEMMs (K = channels) are too thin to gain
+
+// Worth it for float32 3x3 windows with unit stride and dilation, enough
+// channels, and outputs that fill their 2x2 tiles (an 11x11 output computes
+// 12x12 pixels, which eats the gain: measured on the convnet's 13x13x32 ->
+// 11x11x64 layer, where im2col is as fast).
+template <typename T>
+bool winograd_fits(int64_t C, int64_t O, int64_t OH, int64_t OW) {
+  const double filled = double(OH * OW) / double(4 * ((OH + 1) / 2) * ((OW + 1) / 2));
+  return std::is_same_v<T, float> && C >= kWinoMinChannels && O >= kWinoMinChannels && filled >= 0.9;
+}
+template <typename T>
+bool winograd_fits(const ConvGeom& g, bool input_gradient) {
+  const bool window = g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
+  return window && (input_gradient ? winograd_fits<T>(g.O, g.C, g.H, g.W) : winograd_fits<T>(g.C, g.O, g.OH, g.OW));
+}
+
+// U[xi][i][o] = (G f G^T)[xi] for the 3x3 filter f from input channel i to
+// output channel o: f(kh, kw) = w[kh][kw][i][o], or with `flip` (the input
+// gradient: channels swapped) w[2 - kh][2 - kw][o][i].
+// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+template <typename T>
+void wino_filter(const T* w, int64_t C, int64_t O, bool flip, T* U) {
+  const int64_t CI = flip ? O : C, CO = flip ? C : O;
+  parallel_for(0, CI, std::max<int64_t>(1, 4096 / std::max<int64_t>(CO, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t o = 0; o < CO; ++o) {
+        T f[3][3], t[4][3];
+        for (int kh = 0; kh < 3; ++kh)
+          for (int kw = 0; kw < 3; ++kw)
+            f[kh][kw] = flip ? w[((2 - kh) * 3 + 2 - kw) * C * O + o * O + i] : w[(kh * 3 + kw) * C * O + i * O + o];
+        for (int b = 0; b < 3; ++b) {
+          t[0][b] = f[0][b];
+          t[1][b] = (f[0][b] + f[1][b] + f[2][b]) * T(0.5);
+          t[2][b] = (f[0][b] - f[1][b] + f[2][b]) * T(0.5);
+          t[3][b] = f[2][b];
+        }
+        for (int a = 0; a < 4; ++a) {
+          const T u[4] = {t[a][0], (t[a][0] + t[a][1] + t[a][2]) * T(0.5), (t[a][0] - t[a][1] + t[a][2]) * T(0.5),
+                          t[a][2]};
+          for (int b = 0; b < 4; ++b) U[((4 * a + b) * CI + i) * CO + o] = u[b];
+        }
+      }
+  });
+}
+
+template <typename T>
+void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, Act act, T* y) {
+  const auto& kern = isa_kernels<T>();
+  const int64_t tiles = wg.tiles(), C = wg.C, O = wg.O;
+  parallel_for(0, (tiles + kWinoTiles - 1) / kWinoTiles, 1, [&](int64_t b0, int64_t b1) {
+    Tensor keep_v, keep_m;
+    T* V = scratch<T>(keep_v, 16 * kWinoTiles * C);
+    T* M = scratch<T>(keep_m, 16 * kWinoTiles * O);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
+      kern.wino_input(wg, x, t0, t1, V);
+      for (int64_t xi = 0; xi < 16; ++xi)
+        gemm<T>(false, false, nt, O, C, T(1), V + xi * nt * C, C, U + xi * C * O, O, T(0), M + xi * nt * O, O);
+      kern.wino_output(wg, M, t0, t1, bias, act, y);
+    }
+  });
+}
+
+template <typename T>
+void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
+  Tensor keep;
+  T* U = scratch<T>(keep, 16 * g.C * g.O);
+  wino_filter(w, g.C, g.O, false, U);
+  winograd({g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2}, x, U, bias, act, y);
+}
+
+// g = dy act'(y) in full (the filter gradient and the input gradient both read
+// it), dw and db by im2col, dx by Winograd: output pixel (iy, ix) of the
+// flipped convolution reads g from row iy - (2 - pt), column ix - (2 - pl).
+template <typename T>
+void backward_winograd(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
+                       T* db) {
+  Tensor keep_g, keep_u;
+  const T* gr = dy;
+  if (act != Act::none) {
+    T* buf = scratch<T>(keep_g, g.pixels() * g.O);
+    parallel_for(0, g.pixels(), std::max<int64_t>(1, 16384 / g.O), [&](int64_t p0, int64_t p1) {
+      act_backward<T>(act, y + p0 * g.O, dy + p0 * g.O, buf + p0 * g.O, (p1 - p0) * g.O);
+    });
+    gr = buf;
+  }
+  if (dw || db) backward_gemm(g, x, w, y, gr, Act::none, (T*)nullptr, dw, db);
+  T* U = scratch<T>(keep_u, 16 * g.C * g.O);
+  wino_filter(w, g.C, g.O, true, U);
+  winograd({g.N, g.OH, g.OW, g.O, g.H, g.W, g.C, 2 - g.pt, 2 - g.pl, (g.H + 1) / 2, (g.W + 1) / 2}, gr, U,
+           (const T*)nullptr, Act::none, dx);
+}
+
 // ---- direct strategy (few input channels) ----------------------------------
 
 // The plan of conv_kernels.h and the buffers it points into.
@@ -334,6 +439,7 @@ template <typename T>
 void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                    T* db) {
   if (conv_uses_direct(g)) backward_direct(g, x, w, y, dy, act, dx, dw, db);
+  else if (dx && winograd_fits<T>(g, true)) backward_winograd(g, x, w, y, dy, act, dx, dw, db);
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
 
@@ -367,6 +473,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
     using T = decltype(tag);
     const T* b = bias ? bc.data<T>() : nullptr;
     if (conv_uses_direct(g)) forward_direct(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+    else if (winograd_fits<T>(g, false)) forward_winograd(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
     else forward_gemm(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
   });
   return y;

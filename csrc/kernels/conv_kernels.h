@@ -40,6 +40,18 @@ struct Plan {
   std::vector<int64_t> xoff;  // per k: offset of tap k in xpad from the window origin
 };
 
+// Winograd F(2x2, 3x3) over a 3x3 convolution with unit stride and dilation:
+// the output in tiles of 2x2 pixels, tile (n, ty, tx) computed from the 4x4
+// input patch whose corner is at row 2 ty - pt, column 2 tx - pl (reads
+// outside the input are zeros). Tiles are numbered (n TH + ty) TW + tx.
+struct WinoGeom {
+  int64_t N, H, W, C;  // input (N, H, W, C)
+  int64_t OH, OW, O;   // output (N, OH, OW, O)
+  int64_t pt, pl;
+  int64_t TH, TW;  // ceil(OH / 2), ceil(OW / 2)
+  int64_t tiles() const { return N * TH * TW; }
+};
+
 template <typename T>
 struct Kernels {
   int width;  // lanes per vector: Opad must be a multiple
@@ -57,6 +69,12 @@ struct Kernels {
   // Rows [ih0, ih1) of one image's dx [H][W][C] (overwritten) from that
   // image's g [OH*OW][Opad].
   void (*input_grad)(const Plan<T>&, const T* g, int64_t ih0, int64_t ih1, T* dx);
+  // Winograd transforms of tiles [t0, t1) (nt tiles; conv.cpp runs the GEMMs
+  // in between): V[xi][t - t0][c] = (B^T d B)[xi] of each tile's input patch d
+  // (xi = 4 row + column), and each tile's output pixels = clamp(A^T m A +
+  // bias) from M[xi][t - t0][o] (pixels past the output edge are skipped).
+  void (*wino_input)(const WinoGeom&, const T* x, int64_t t0, int64_t t1, T* V);
+  void (*wino_output)(const WinoGeom&, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y);
 };
 
 template <typename T> Kernels<T> kernels_portable();
@@ -528,8 +546,115 @@ struct Impl {
     }
   }
 
+  // --- Winograd F(2x2, 3x3) transforms -----------------------------------------
+  // Written once for a lane type X: Ops for whole vectors of channels, Lane
+  // for the channels left over.
+  struct Lane {
+    using V = T;
+    static V zero() { return T(0); }
+    static V set1(T x) { return x; }
+    static V load(const T* p) { return *p; }
+    static void store(T* p, V v) { *p = v; }
+    static V add(V a, V b) { return a + b; }
+    static V sub(V a, V b) { return a - b; }
+    static V max(V a, V b) { return a > b ? a : b; }  // b when either is NaN, as the x86 instruction
+    static V min(V a, V b) { return a < b ? a : b; }
+  };
+
+  // B^T d B for the channels at c of the patch with corner (iy0, ix0) of image
+  // n; position xi goes to v[xi * step]. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+  template <class X>
+  static void wino_input_lanes(const WinoGeom& w, const T* x, int64_t n, int64_t iy0, int64_t ix0, int64_t c, T* v,
+                               int64_t step) {
+    using XV = typename X::V;
+    XV d[4][4], t[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      const int64_t iy = iy0 + i;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const int64_t ix = ix0 + j;
+        d[i][j] = iy >= 0 && iy < w.H && ix >= 0 && ix < w.W ? X::load(x + ((n * w.H + iy) * w.W + ix) * w.C + c)
+                                                             : X::zero();
+      }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      t[0][j] = X::sub(d[0][j], d[2][j]);
+      t[1][j] = X::add(d[1][j], d[2][j]);
+      t[2][j] = X::sub(d[2][j], d[1][j]);
+      t[3][j] = X::sub(d[1][j], d[3][j]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      X::store(v + (4 * i) * step, X::sub(t[i][0], t[i][2]));
+      X::store(v + (4 * i + 1) * step, X::add(t[i][1], t[i][2]));
+      X::store(v + (4 * i + 2) * step, X::sub(t[i][2], t[i][1]));
+      X::store(v + (4 * i + 3) * step, X::sub(t[i][1], t[i][3]));
+    }
+  }
+
+  static void wino_input(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
+    const int64_t C = w.C, step = (t1 - t0) * C;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / (w.TH * w.TW), iy0 = t / w.TW % w.TH * 2 - w.pt, ix0 = t % w.TW * 2 - w.pl;
+      T* v = V + (t - t0) * C;
+      int64_t c = 0;
+      for (; c + L <= C; c += L) wino_input_lanes<Ops>(w, x, n, iy0, ix0, c, v + c, step);
+      for (; c < C; ++c) wino_input_lanes<Lane>(w, x, n, iy0, ix0, c, v + c, step);
+    }
+  }
+
+  // A^T m A (+ bias, clamped to [lo, hi]) for the channels at o; out[r][s] is
+  // output pixel (r, s) of the tile, or null past the edge. A^T = [1 1 1 0; 0 1 -1 -1].
+  template <class X>
+  static void wino_output_lanes(const T* m, int64_t step, const T* bias, typename X::V lo, typename X::V hi,
+                                bool clamp, T* const (&out)[2][2], int64_t o) {
+    using XV = typename X::V;
+    XV s[2][4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const XV m0 = X::load(m + j * step), m1 = X::load(m + (4 + j) * step), m2 = X::load(m + (8 + j) * step),
+               m3 = X::load(m + (12 + j) * step);
+      s[0][j] = X::add(X::add(m0, m1), m2);
+      s[1][j] = X::sub(X::sub(m1, m2), m3);
+    }
+    const XV b = bias ? X::load(bias + o) : X::zero();
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r) {
+      const XV y[2] = {X::add(X::add(X::add(s[r][0], s[r][1]), s[r][2]), b),
+                       X::add(X::sub(X::sub(s[r][1], s[r][2]), s[r][3]), b)};
+#pragma GCC unroll 2
+      for (int k = 0; k < 2; ++k)
+        if (out[r][k]) X::store(out[r][k] + o, clamp ? X::min(hi, X::max(lo, y[k])) : y[k]);
+    }
+  }
+
+  static void wino_output(const WinoGeom& w, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y) {
+    const int64_t O = w.O, step = (t1 - t0) * O;
+    const T inf = std::numeric_limits<T>::infinity();
+    const bool clamp = act == Act::relu || act == Act::relu6;
+    const T lo = clamp ? T(0) : -inf, hi = act == Act::relu6 ? T(6) : inf;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / (w.TH * w.TW), oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
+      T* const base = y + ((n * w.OH + oy) * w.OW + ox) * O;
+      const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
+      T* const out[2][2] = {{base, right ? base + O : nullptr},
+                            {down ? base + w.OW * O : nullptr, down && right ? base + (w.OW + 1) * O : nullptr}};
+      const T* m = M + (t - t0) * O;
+      int64_t o = 0;
+      for (; o + L <= O; o += L)
+        wino_output_lanes<Ops>(m + o, step, bias, Ops::set1(lo), Ops::set1(hi), clamp, out, o);
+      for (; o < O; ++o) wino_output_lanes<Lane>(m + o, step, bias, lo, hi, clamp, out, o);
+      if (act == Act::sigmoid || act == Act::tanh)
+        for (int r = 0; r < 2; ++r)
+          for (int k = 0; k < 2; ++k)
+            if (out[r][k]) act_inplace(act, out[r][k], O);
+    }
+  }
+
   static Kernels<T> table() {
-    return {L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad};
+    return {L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad, &wino_input, &wino_output};
   }
 };
 
