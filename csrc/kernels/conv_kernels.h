@@ -654,7 +654,9 @@ struct Impl {
   }
 
   static Kernels<T> table() {
-    return {L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad, &wino_input, &wino_output};
+    Kernels<T> k{L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad, nullptr, nullptr};
+    if constexpr (sizeof(T) == 4) k.wino_input = &wino_input, k.wino_output = &wino_output;  // float32 only (conv.cpp)
+    return k;
   }
 };
 
