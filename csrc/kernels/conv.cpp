@@ -206,8 +206,8 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
 // convolution. Per block of kWinoTiles tiles: the input transform, 16 GEMMs
 // (tiles x C) x (C x O), one per patch position, and the output transform.
 // Blocks have a fixed size, so the bits do not depend on the thread count.
-// It serves the forward pass and the input gradient (a 3x3 convolution of g
-// with the filter flipped and transposed); the filter gradient stays on im2col.
+// It serves the forward pass, the input gradient (a 3x3 convolution of g with
+// the filter flipped and transposed) and the filter gradient (the transpose).
 // float64 stays on the exact GEMM path (it is there for gradient checks).
 constexpr int64_t kWinoTiles = 96;         // a multiple of every micro-kernel height
 constexpr int64_t kWinoMinChannels = 32;  // below, the 16 GEMMs (K = channels) are too thin to gain
@@ -282,12 +282,62 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   winograd({g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2}, x, U, bias, act, y);
 }
 
-// g = dy act'(y) in full (the filter gradient and the input gradient both read
-// it), dw and db by im2col, dx by Winograd: output pixel (iy, ix) of the
-// flipped convolution reads g from row iy - (2 - pt), column ix - (2 - pl).
+// The filter gradient by Winograd, the forward transposed: dU[xi] = sum over
+// tiles t of V[xi][t]^T Gt[xi][t] (input transform and A g A^T; GEMMs with the
+// tiles as K), then dw = G^T dU G. Tile blocks go in kGroups fixed groups;
+// each sums its own partial dU, and the partials are added in group order.
+template <typename T>
+void filter_grad_winograd(const ConvGeom& g, const T* x, const T* gr, T* dw) {
+  const auto& kern = isa_kernels<T>();
+  const convk::WinoGeom wg{g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2};
+  const int64_t C = g.C, O = g.O, part = 16 * C * O, tiles = wg.tiles();
+  const int64_t blocks = (tiles + kWinoTiles - 1) / kWinoTiles, groups = std::min(kGroups, blocks);
+  Tensor parts_t;
+  T* parts = scratch<T>(parts_t, groups * part);
+  parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
+    Tensor keep_v, keep_g;
+    T* V = scratch<T>(keep_v, 16 * kWinoTiles * C);
+    T* Gt = scratch<T>(keep_g, 16 * kWinoTiles * O);
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      T* dU = parts + grp * part;
+      for (int64_t blk = blocks * grp / groups; blk < blocks * (grp + 1) / groups; ++blk) {
+        const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
+        kern.wino_input(wg, x, t0, t1, V);
+        kern.wino_grad(wg, gr, t0, t1, Gt);
+        const T beta = blk == blocks * grp / groups ? T(0) : T(1);
+        for (int64_t xi = 0; xi < 16; ++xi)
+          gemm<T>(true, false, C, O, nt, T(1), V + xi * nt * C, C, Gt + xi * nt * O, O, beta, dU + xi * C * O, O);
+      }
+    }
+  });
+  add_parts(parts, parts + part, groups - 1, part, part);
+  // dw[a][b] = (G^T dU G)[a][b] with G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
+  parallel_for(0, C * O, 4096, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      T m[4][4], r[3][4];
+      for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = parts[xi * C * O + j];
+      for (int b = 0; b < 4; ++b) {
+        r[0][b] = m[0][b] + (m[1][b] + m[2][b]) * T(0.5);
+        r[1][b] = (m[1][b] - m[2][b]) * T(0.5);
+        r[2][b] = (m[1][b] + m[2][b]) * T(0.5) + m[3][b];
+      }
+      for (int a = 0; a < 3; ++a) {
+        dw[(a * 3 + 0) * C * O + j] = r[a][0] + (r[a][1] + r[a][2]) * T(0.5);
+        dw[(a * 3 + 1) * C * O + j] = (r[a][1] - r[a][2]) * T(0.5);
+        dw[(a * 3 + 2) * C * O + j] = (r[a][1] + r[a][2]) * T(0.5) + r[a][3];
+      }
+    }
+  });
+}
+
+// g = dy act'(y) in full (the gradients below all read it); dx and dw by
+// Winograd where they fit, the rest (db at least) by the GEMM strategy. Output
+// pixel (iy, ix) of the flipped convolution for dx reads g from row
+// iy - (2 - pt), column ix - (2 - pl).
 template <typename T>
 void backward_winograd(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                        T* db) {
+  const bool wino_dx = dx && winograd_fits<T>(g, true), wino_dw = dw && winograd_fits<T>(g, false);
   Tensor keep_g, keep_u;
   const T* gr = dy;
   if (act != Act::none) {
@@ -297,11 +347,15 @@ void backward_winograd(const ConvGeom& g, const T* x, const T* w, const T* y, co
     });
     gr = buf;
   }
-  if (dw || db) backward_gemm(g, x, w, y, gr, Act::none, (T*)nullptr, dw, db);
-  T* U = scratch<T>(keep_u, 16 * g.C * g.O);
-  wino_filter(w, g.C, g.O, true, U);
-  winograd({g.N, g.OH, g.OW, g.O, g.H, g.W, g.C, 2 - g.pt, 2 - g.pl, (g.H + 1) / 2, (g.W + 1) / 2}, gr, U,
-           (const T*)nullptr, Act::none, dx);
+  if (wino_dw) filter_grad_winograd(g, x, gr, dw);
+  T *gemm_dx = wino_dx ? nullptr : dx, *gemm_dw = wino_dw ? nullptr : dw;
+  if (gemm_dx || gemm_dw || db) backward_gemm(g, x, w, y, gr, Act::none, gemm_dx, gemm_dw, db);
+  if (wino_dx) {
+    T* U = scratch<T>(keep_u, 16 * g.C * g.O);
+    wino_filter(w, g.C, g.O, true, U);
+    winograd({g.N, g.OH, g.OW, g.O, g.H, g.W, g.C, 2 - g.pt, 2 - g.pl, (g.H + 1) / 2, (g.W + 1) / 2}, gr, U,
+             (const T*)nullptr, Act::none, dx);
+  }
 }
 
 // ---- direct strategy (few input channels) ----------------------------------
@@ -439,7 +493,8 @@ template <typename T>
 void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                    T* db) {
   if (conv_uses_direct(g)) backward_direct(g, x, w, y, dy, act, dx, dw, db);
-  else if (dx && winograd_fits<T>(g, true)) backward_winograd(g, x, w, y, dy, act, dx, dw, db);
+  else if ((dx && winograd_fits<T>(g, true)) || (dw && winograd_fits<T>(g, false)))
+    backward_winograd(g, x, w, y, dy, act, dx, dw, db);
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
 

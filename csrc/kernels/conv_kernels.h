@@ -75,6 +75,9 @@ struct Kernels {
   // bias) from M[xi][t - t0][o] (pixels past the output edge are skipped).
   void (*wino_input)(const WinoGeom&, const T* x, int64_t t0, int64_t t1, T* V);
   void (*wino_output)(const WinoGeom&, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y);
+  // For the filter gradient: Gt[xi][t - t0][o] = (A g A^T)[xi] of each tile's
+  // 2x2 block g of output gradients (zeros past the output edge).
+  void (*wino_grad)(const WinoGeom&, const T* g, int64_t t0, int64_t t1, T* Gt);
 };
 
 template <typename T> Kernels<T> kernels_portable();
@@ -653,9 +656,52 @@ struct Impl {
     }
   }
 
+  // A g A^T for the channels at o of the 2x2 block of output gradients whose
+  // pixels are src[r][s] (null past the edge): A = [1 0; 1 1; 1 -1; 0 -1].
+  template <class X>
+  static void wino_grad_lanes(const T* const (&src)[2][2], int64_t o, T* v, int64_t step) {
+    using XV = typename X::V;
+    XV g[2][2], u[4][2];
+#pragma GCC unroll 2
+    for (int r = 0; r < 2; ++r)
+#pragma GCC unroll 2
+      for (int k = 0; k < 2; ++k) g[r][k] = src[r][k] ? X::load(src[r][k] + o) : X::zero();
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; ++k) {
+      u[0][k] = g[0][k];
+      u[1][k] = X::add(g[0][k], g[1][k]);
+      u[2][k] = X::sub(g[0][k], g[1][k]);
+      u[3][k] = X::sub(X::zero(), g[1][k]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      X::store(v + (4 * i) * step, u[i][0]);
+      X::store(v + (4 * i + 1) * step, X::add(u[i][0], u[i][1]));
+      X::store(v + (4 * i + 2) * step, X::sub(u[i][0], u[i][1]));
+      X::store(v + (4 * i + 3) * step, X::sub(X::zero(), u[i][1]));
+    }
+  }
+
+  static void wino_grad(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
+    const int64_t O = w.O, step = (t1 - t0) * O;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / (w.TH * w.TW), oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
+      const T* const base = g + ((n * w.OH + oy) * w.OW + ox) * O;
+      const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
+      const T* const src[2][2] = {{base, right ? base + O : nullptr},
+                                  {down ? base + w.OW * O : nullptr, down && right ? base + (w.OW + 1) * O : nullptr}};
+      T* v = Gt + (t - t0) * O;
+      int64_t o = 0;
+      for (; o + L <= O; o += L) wino_grad_lanes<Ops>(src, o, v + o, step);
+      for (; o < O; ++o) wino_grad_lanes<Lane>(src, o, v + o, step);
+    }
+  }
+
   static Kernels<T> table() {
-    Kernels<T> k{L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad, nullptr, nullptr};
-    if constexpr (sizeof(T) == 4) k.wino_input = &wino_input, k.wino_output = &wino_output;  // float32 only (conv.cpp)
+    Kernels<T> k{L, &im2col, &col2im_add, &add_column_sums, &forward, &filter_grad, &input_grad, nullptr, nullptr,
+                 nullptr};
+    if constexpr (sizeof(T) == 4)  // Winograd is float32 only (conv.cpp)
+      k.wino_input = &wino_input, k.wino_output = &wino_output, k.wino_grad = &wino_grad;
     return k;
   }
 };
