@@ -168,7 +168,8 @@ CASES = [
     (2, 8, 10, 32, 3, 3, 40, (1, 1), (1, 1), "SAME"),     # float32: Winograd forward and input gradient
     (1, 12, 14, 33, 3, 3, 35, (1, 1), (1, 1), "VALID"),   # Winograd with channel tails
     (1, 6, 6, 32, 3, 3, 32, (1, 1), (1, 1), [[3, 1], [0, 2]]),  # Winograd, padding past the window
-    (2, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), "VALID"),   # 11x11 output: im2col forward (half-empty tiles)
+    (2, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), "VALID"),   # 11x11 output: Winograd with a partial tile row and column
+    (1, 9, 9, 32, 3, 3, 32, (1, 1), (1, 1), "VALID"),     # 7x7 output (77% of its tiles): im2col; dx (9x9) Winograd
 ]
 IDS = [f"c{c[3]}k{c[4]}x{c[5]}s{c[7][0]}{c[7][1]}d{c[8][0]}{c[8][1]}{c[9] if isinstance(c[9], str) else 'explicit'}"
        for c in CASES]

@@ -11,7 +11,7 @@
 //    small for GEMM; vectorised kernels read a zero-padded copy of the input
 //    and compute dx in gather form (conv_kernels.h, one build per ISA).
 //  - Winograd F(2x2, 3x3) (float32, 3x3, unit stride and dilation, >= 32
-//    channels each side, outputs that fill 2x2 tiles): the forward, dx and dw,
+//    channels each side, outputs that mostly fill 2x2 tiles): the forward, dx and dw,
 //    in fixed blocks of tiles, 16 GEMMs each between the transforms (conv.cpp).
 // Threads: the forward splits pixel blocks between threads (gemm then runs
 // serially inside; with a single block gemm threads itself). The backward
