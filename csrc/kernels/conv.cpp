@@ -256,6 +256,11 @@ void wino_filter(const T* w, int64_t C, int64_t O, bool flip, T* U) {
   });
 }
 
+// The tiles of the forward convolution g.
+convk::WinoGeom wino_geometry(const ConvGeom& g) {
+  return {g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2};
+}
+
 template <typename T>
 void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, Act act, T* y) {
   const auto& kern = isa_kernels<T>();
@@ -279,7 +284,7 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   Tensor keep;
   T* U = scratch<T>(keep, 16 * g.C * g.O);
   wino_filter(w, g.C, g.O, false, U);
-  winograd({g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2}, x, U, bias, act, y);
+  winograd(wino_geometry(g), x, U, bias, act, y);
 }
 
 // The filter gradient by Winograd, the forward transposed: dU[xi] = sum over
@@ -289,7 +294,7 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
 template <typename T>
 void filter_grad_winograd(const ConvGeom& g, const T* x, const T* gr, T* dw) {
   const auto& kern = isa_kernels<T>();
-  const convk::WinoGeom wg{g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2};
+  const convk::WinoGeom wg = wino_geometry(g);
   const int64_t C = g.C, O = g.O, part = 16 * C * O, tiles = wg.tiles();
   const int64_t blocks = (tiles + kWinoTiles - 1) / kWinoTiles, groups = std::min(kGroups, blocks);
   Tensor parts_t;

@@ -608,6 +608,18 @@ struct Impl {
     }
   }
 
+  // The 2x2 output pixels of tile t in the (N, OH, OW, O) array a, null past the output edge.
+  template <typename P>
+  static void tile_pixels(const WinoGeom& w, P* a, int64_t t, P* (&px)[2][2]) {
+    const int64_t oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
+    P* const base = a + ((t / (w.TH * w.TW) * w.OH + oy) * w.OW + ox) * w.O;
+    const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
+    px[0][0] = base;
+    px[0][1] = right ? base + w.O : nullptr;
+    px[1][0] = down ? base + w.OW * w.O : nullptr;
+    px[1][1] = down && right ? base + (w.OW + 1) * w.O : nullptr;
+  }
+
   // A^T m A (+ bias, clamped to [lo, hi]) for the channels at o; out[r][s] is
   // output pixel (r, s) of the tile, or null past the edge. A^T = [1 1 1 0; 0 1 -1 -1].
   template <class X>
@@ -639,11 +651,8 @@ struct Impl {
     const bool clamp = act == Act::relu || act == Act::relu6;
     const T lo = clamp ? T(0) : -inf, hi = act == Act::relu6 ? T(6) : inf;
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / (w.TH * w.TW), oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
-      T* const base = y + ((n * w.OH + oy) * w.OW + ox) * O;
-      const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
-      T* const out[2][2] = {{base, right ? base + O : nullptr},
-                            {down ? base + w.OW * O : nullptr, down && right ? base + (w.OW + 1) * O : nullptr}};
+      T* out[2][2];
+      tile_pixels(w, y, t, out);
       const T* m = M + (t - t0) * O;
       int64_t o = 0;
       for (; o + L <= O; o += L)
@@ -685,11 +694,8 @@ struct Impl {
   static void wino_grad(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
     const int64_t O = w.O, step = (t1 - t0) * O;
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / (w.TH * w.TW), oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
-      const T* const base = g + ((n * w.OH + oy) * w.OW + ox) * O;
-      const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
-      const T* const src[2][2] = {{base, right ? base + O : nullptr},
-                                  {down ? base + w.OW * O : nullptr, down && right ? base + (w.OW + 1) * O : nullptr}};
+      const T* src[2][2];
+      tile_pixels(w, g, t, src);
       T* v = Gt + (t - t0) * O;
       int64_t o = 0;
       for (; o + L <= O; o += L) wino_grad_lanes<Ops>(src, o, v + o, step);
