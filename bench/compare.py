@@ -5,6 +5,7 @@ chart (when matplotlib is installed) and optionally JSON.
   python bench/compare.py                 # full run (several minutes)
   python bench/compare.py --quick         # under two minutes, for regressions
   python bench/compare.py --threads 1 --json out.json --only mlp32,convnet
+  python bench/compare.py --rounds 2      # frameworks in turn twice: fairer on a noisy machine
 
 Training workloads report the median epoch time after a warm-up epoch, the
 first epoch separately, test accuracy after the timed epochs, and the ratio
@@ -108,18 +109,29 @@ def cpu_info():
     return model, flags, os.cpu_count()
 
 
-def summarize_training(r):
-    times = r.get("epoch_s", [])
-    if not times:
-        return r
-    timed = times[1:] or times
-    return {**r, "first_epoch_s": times[0], "median_epoch_s": statistics.median(timed)}
+def summarize_training(runs):
+    """One result from a framework's rounds: the first epoch of the first round,
+    the median over every round's epochs after its warm-up, the last round's
+    accuracy and the largest peak RSS."""
+    ok = [r for r in runs if r.get("epoch_s")]
+    if not ok:
+        return runs[-1]
+    timed = [t for r in ok for t in (r["epoch_s"][1:] or r["epoch_s"])]
+    out = {**ok[-1], "first_epoch_s": ok[0]["epoch_s"][0], "median_epoch_s": statistics.median(timed)}
+    if len(ok) > 1:
+        out["epoch_s"] = [r["epoch_s"] for r in ok]
+        out["peak_rss_mb"] = max(r.get("peak_rss_mb", 0) for r in ok)
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=4, help="epochs per training workload (the first is warm-up)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the frameworks' training processes this many times in turn (tinytf, Keras, PyTorch, "
+                         "tinytf, ...) and take the median over all rounds, so a slow spell of a shared machine "
+                         "does not land on one framework only")
     ap.add_argument("--quick", action="store_true", help="2 epochs on 4,000 samples, fewer repeats (under two minutes)")
     ap.add_argument("--only", default="", help="comma-separated workloads (mlp32,mlp128,convnet,lstm,predict,latency,footprint)")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
@@ -133,9 +145,18 @@ def main():
     started = time.time()
     results = {"meta": {"date": datetime.datetime.now().isoformat(timespec="seconds"), "threads": args.threads,
                         "command": " ".join([Path(sys.executable).name] + sys.argv), "versions": versions(),
-                        "cpu": cpu_info(), "quick": args.quick}, "workloads": {}}
+                        "cpu": cpu_info(), "quick": args.quick, "rounds": args.rounds}, "workloads": {}}
     for w in workloads:
         results["workloads"][w] = {}
+        if w in TRAINING:
+            runs = {fw: [] for fw in frameworks}
+            for _ in range(max(args.rounds, 1)):
+                for fw in frameworks:
+                    runs[fw].append(run_worker(fw, w, args))
+                    print(f"{w:9} {fw:7} {json.dumps(runs[fw][-1])[:160]}", flush=True)
+            for fw in frameworks:
+                results["workloads"][w][fw] = summarize_training(runs[fw])
+            continue
         for fw in frameworks:
             if w == "footprint":
                 dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
@@ -145,8 +166,6 @@ def main():
                     r["installed_mb"] += installed_mb("keras") or 0
             else:
                 r = run_worker(fw, w, args)
-                if w in TRAINING:
-                    r = summarize_training(r)
             results["workloads"][w][fw] = r
             print(f"{w:9} {fw:7} {json.dumps(r)[:160]}", flush=True)
     results["meta"]["wall_s"] = time.time() - started
@@ -180,7 +199,9 @@ def render(res):
     w = res["workloads"]
     train = [k for k in TRAINING if k in w]
     if train:
-        lines += ["## Training (seconds per epoch, median after a warm-up epoch)", "",
+        rounds = m.get("rounds", 1)
+        over = f", over {rounds} rounds of the frameworks in turn" if rounds > 1 else ""
+        lines += [f"## Training (seconds per epoch, median after a warm-up epoch{over})", "",
                   "| workload | tinytf | Keras/TF | PyTorch | Keras/tinytf | PyTorch/tinytf | first epoch (tinytf / Keras / PyTorch) | test accuracy (tinytf / Keras / PyTorch) |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for k in train:
