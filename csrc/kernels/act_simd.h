@@ -7,6 +7,7 @@
 // note at the top of gemm_blocked.h).
 #pragma once
 #include "activation.h"
+#include "expf.h"
 
 namespace tt::kernels::gemm_detail {
 namespace {
@@ -76,14 +77,11 @@ __attribute__((noinline)) typename S::V vtanh(typename S::V x) {
                  z, S::set1(T(4.84406305325125486048e3)));
     small = S::fma(S::mul(x, z), S::div(p, q), x);
   } else {
-    V p = S::set1(T(-5.70498872745e-3));
-    p = S::fma(p, z, S::set1(T(2.06390887954e-2)));
-    p = S::fma(p, z, S::set1(T(-5.37397155531e-2)));
-    p = S::fma(p, z, S::set1(T(1.33314422036e-1)));
-    p = S::fma(p, z, S::set1(T(-3.33332819422e-1)));
+    V p = S::set1(kTanhPoly[0]);
+    for (int k = 1; k < 5; ++k) p = S::fma(p, z, S::set1(kTanhPoly[k]));
     small = S::fma(S::mul(p, z), x, x);
   }
-  return S::select_lt(ax, S::set1(T(0.625)), small, big);
+  return S::select_lt(ax, S::set1(T(kTanhPolyBound)), small, big);
 }
 
 // Inline for the cheap cases; sigmoid and tanh stay calls.

@@ -69,12 +69,8 @@ void tanh_row_f32(float* o, const float* a, int64_t n) {
     const float x = a[i], ax = std::fabs(x), e = expf_core(-2.0f * ax);
     const float big = (1.0f - e) / (1.0f + e);
     const float z = x * x;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    o[i] = ax < 0.625f ? std::copysign(p * z * x + x, x) : (x < 0 ? -big : big);  // copysign: tanh(-0) = -0
+    const float p = tanh_poly(z);
+    o[i] = ax < kTanhPolyBound ? std::copysign(p * z * x + x, x) : (x < 0 ? -big : big);  // copysign: tanh(-0) = -0
     outside |= int(!(ax <= 43.6f));
   }
   if (outside)

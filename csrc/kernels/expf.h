@@ -2,7 +2,7 @@
 // cells (rnn_impl.h): x = k ln2 + r (ln2 in two parts, Cody-Waite), e^r by
 // the Cephes expf polynomial, 2^k from its bit pattern. Under 1 ulp on
 // [-87.3, 88.3]; outside it the callers clamp or mask. No branches, so
-// loops over it vectorise.
+// loops over it vectorise. Also the float tanh polynomial every tanh uses.
 //
 // Included by per-ISA files, hence the anonymous namespace: the linker must
 // never hand one ISA's copy to code built for another (see gemm_blocked.h).
@@ -33,6 +33,19 @@ inline float expf_core(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   return p * bit_cast<float>((bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23);  // p * 2^k
+}
+
+// Cephes' odd polynomial for float tanh on |x| < kTanhPolyBound: tanh(x) ~
+// x + x z P(z) with z = x^2, P's coefficients from the highest power down.
+constexpr float kTanhPoly[5] = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f,
+                                -3.33332819422e-1f};
+constexpr float kTanhPolyBound = 0.625f;
+
+// P(z) by Horner.
+inline float tanh_poly(float z) {
+  float p = kTanhPoly[0];
+  for (int k = 1; k < 5; ++k) p = p * z + kTanhPoly[k];
+  return p;
 }
 
 }  // namespace

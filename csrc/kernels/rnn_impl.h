@@ -77,10 +77,9 @@ inline double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 inline float tanh_of(float x) {
   const float a = x < 0.f ? -x : x, z = x * x;
-  const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                        1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+  const float small = tanh_poly(z) * z * x + x;
   const float big = 1.f - 2.f / (exp_approx(2.f * a) + 1.f);
-  return a < 0.625f ? small : (x < 0.f ? -big : big);
+  return a < kTanhPolyBound ? small : (x < 0.f ? -big : big);
 }
 inline double tanh_of(double x) { return std::tanh(x); }
 
