@@ -79,6 +79,18 @@ def installed_mb(dist_name, with_requirements=True):
     return total / 2**20 if seen else None
 
 
+def measure(fw, workload, args):
+    """One framework's result for one workload (a training run, inference, or the footprint)."""
+    if workload != "footprint":
+        return run_worker(fw, workload, args)
+    dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
+    r = {"import_s": import_time(fw, 1 if args.quick else 5), "installed_mb": installed_mb(dist),
+         "package_mb": installed_mb(dist, with_requirements=False)}
+    if fw == "keras" and r["installed_mb"] is not None:
+        r["installed_mb"] += installed_mb("keras") or 0
+    return r
+
+
 def versions():
     from importlib import metadata
 
@@ -147,27 +159,12 @@ def main():
                         "command": " ".join([Path(sys.executable).name] + sys.argv), "versions": versions(),
                         "cpu": cpu_info(), "quick": args.quick, "rounds": args.rounds}, "workloads": {}}
     for w in workloads:
-        results["workloads"][w] = {}
-        if w in TRAINING:
-            runs = {fw: [] for fw in frameworks}
-            for _ in range(max(args.rounds, 1)):
-                for fw in frameworks:
-                    runs[fw].append(run_worker(fw, w, args))
-                    print(f"{w:9} {fw:7} {json.dumps(runs[fw][-1])[:160]}", flush=True)
+        runs = {fw: [] for fw in frameworks}
+        for _ in range(max(args.rounds, 1) if w in TRAINING else 1):
             for fw in frameworks:
-                results["workloads"][w][fw] = summarize_training(runs[fw])
-            continue
-        for fw in frameworks:
-            if w == "footprint":
-                dist = {"tinytf": "tinytf", "keras": "tensorflow-cpu", "torch": "torch"}[fw]
-                r = {"import_s": import_time(fw, 1 if args.quick else 5), "installed_mb": installed_mb(dist),
-                     "package_mb": installed_mb(dist, with_requirements=False)}
-                if fw == "keras" and r["installed_mb"] is not None:
-                    r["installed_mb"] += installed_mb("keras") or 0
-            else:
-                r = run_worker(fw, w, args)
-            results["workloads"][w][fw] = r
-            print(f"{w:9} {fw:7} {json.dumps(r)[:160]}", flush=True)
+                runs[fw].append(measure(fw, w, args))
+                print(f"{w:9} {fw:7} {json.dumps(runs[fw][-1])[:160]}", flush=True)
+        results["workloads"][w] = {fw: summarize_training(r) if w in TRAINING else r[0] for fw, r in runs.items()}
     results["meta"]["wall_s"] = time.time() - started
     report = render(results)
     print("\n" + report)
