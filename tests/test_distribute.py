@@ -140,7 +140,9 @@ def launch(n, scenario, out, timeout=180):
     out.mkdir(parents=True, exist_ok=True)
     package_root = str(Path(tinytf.__file__).resolve().parents[1])
     env = dict(os.environ, OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
+               PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p),
+               # Open MPI refuses to start as root (containers) unless told twice; MPICH ignores these.
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     cmd = [sys.executable, str(WORKER), scenario, str(out)]
     if n:
         cmd = [MPIEXEC, "-n", str(n)] + cmd

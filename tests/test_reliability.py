@@ -1,6 +1,7 @@
 """Reliability promises: interrupts, threads, memory, OpenMP coexistence,
 forced portable kernels, numerically extreme inputs."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -154,6 +155,20 @@ def test_openmp_coexistence_with_torch_numpy_and_sklearn(order):
     out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "OMP: Error" not in out.stderr and "OK" in out.stdout
+
+
+def test_extension_keeps_a_static_cpp_runtime_to_itself():
+    """Some toolchains link libstdc++ statically. The extension must not export that
+    copy: the process's libstdc++.so (numpy's, torch's) would interpose half of it,
+    and formatting the first error message crashed (seen on a 16-core machine)."""
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("needs nm (binutils) to list the extension's exported symbols")
+    out = subprocess.run([nm, "-D", "--defined-only", tf._core.__file__], capture_output=True, text=True, check=True)
+    exported = [line.split()[-1] for line in out.stdout.splitlines()]
+    assert "PyInit__core" in exported
+    runtime = [s for s in exported if s.startswith(("_ZNSt6locale", "_ZNSt8ios_base", "_ZNSo", "_ZNSi"))]
+    assert not runtime, runtime[:5]
 
 
 @pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
