@@ -1,4 +1,5 @@
 // Softmax, log-softmax and the fused cross-entropy losses (see nn.h).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -113,13 +114,54 @@ inline float exp_nonpos(float x) {
 }
 inline double exp_nonpos(double x) { return std::exp(x); }  // float64 serves gradient checks
 
-// e = exp(x - m), returns sum(e). Shifting by the row max keeps every exp in
-// (0, 1], so logits of +-1e4 cannot overflow; entries of -inf give exactly 0.
-// A row that is all -inf has m = -inf and gives NaN (-inf - -inf).
+// For `rows` contiguous rows of n elements: e = exp(x - m) with m the row's
+// max (m[r]), and s[r] = sum(e) of the row. Shifting by the row max keeps
+// every exp in (0, 1], so logits of +-1e4 cannot overflow; entries of -inf
+// give exactly 0, and a row that is all -inf has m = -inf and gives NaN
+// (-inf - -inf). x - m goes row by row, then one exp loop covers all rows:
+// narrow rows (ten class scores) would otherwise be all vector-loop tail.
+// Not inlined: one copy per dtype serves every softmax-like op.
 template <typename T>
-double exp_sum(const T* x, int64_t n, T m, T* e) {
-  for (int64_t j = 0; j < n; ++j) e[j] = exp_nonpos(x[j] - m);
-  return sum_of(n, [&](int64_t j) { return double(e[j]); });
+__attribute__((noinline)) void exp_rows(const T* x, int64_t rows, int64_t n, T* e, T* m, double* s) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T mr = m[r] = row_max(x + r * n, n);
+    for (int64_t j = 0; j < n; ++j) e[r * n + j] = x[r * n + j] - mr;
+  }
+  for (int64_t i = 0; i < rows * n; ++i) e[i] = exp_nonpos(e[i]);
+  for (int64_t r = 0; r < rows; ++r) s[r] = sum_of(n, [&](int64_t j) { return double(e[r * n + j]); });
+}
+
+// Calls fn(in, out, row, m, s) for every row of (outer, n, inner) tensors
+// once out[0] holds exp(in[0] - m) for the row (exp_rows; blocks of whole
+// rows when they are contiguous). The values do not depend on the blocks.
+template <typename T, int NIn, typename F>
+void for_each_softmax_row(const Rows& rows, const std::array<const T*, NIn>& in, T* out, const F& fn) {
+  const int64_t n = rows.n;
+  if (rows.inner != 1 || n == 0) {
+    for_each_row_along<T, NIn, 1>(rows, in, {out}, [&](const T* const* pi, T* const* po, int64_t r) {
+      T m;
+      double s;
+      exp_rows(pi[0], 1, n, po[0], &m, &s);
+      fn(pi, po, r, m, s);
+    });
+    return;
+  }
+  constexpr int64_t kBlockElems = 2048, kMaxBlockRows = 256;
+  const int64_t block = std::clamp<int64_t>(kBlockElems / n, 1, kMaxBlockRows);
+  parallel_for(0, rows.count(), std::max<int64_t>(1, kRowGrain / n), [&](int64_t r0, int64_t r1) {
+    T m[kMaxBlockRows];
+    double s[kMaxBlockRows];
+    std::array<const T*, NIn> pi;
+    for (int64_t b0 = r0; b0 < r1; b0 += block) {
+      const int64_t b1 = std::min(r1, b0 + block);
+      exp_rows(in[0] + b0 * n, b1 - b0, n, out + b0 * n, m, s);
+      for (int64_t r = b0; r < b1; ++r) {
+        for (int k = 0; k < NIn; ++k) pi[k] = in[k] + r * n;
+        T* po = out + r * n;
+        fn(pi.data(), &po, r, m[r - b0], s[r - b0]);
+      }
+    }
+  });
 }
 
 // a * b where a zero weight b contributes exactly 0, even against an infinite a.
@@ -137,8 +179,8 @@ Tensor softmax(const Tensor& x_, int axis) {
     const Tensor x = x_.contiguous();
     Tensor y = Tensor::empty(x.shape, x.dtype);
     const int64_t n = rows.n;
-    for_each_row_along<T, 1, 1>(rows, {x.data<T>()}, {y.data<T>()}, [&](const T* const* in, T* const* out, int64_t) {
-      const T inv = T(1.0 / exp_sum(in[0], n, row_max(in[0], n), out[0]));
+    for_each_softmax_row<T, 1>(rows, {x.data<T>()}, y.data<T>(), [&](const T* const*, T* const* out, int64_t, T, double s) {
+      const T inv = T(1.0 / s);
       for (int64_t j = 0; j < n; ++j) out[0][j] *= inv;
     });
     return y;
@@ -152,10 +194,10 @@ Tensor log_softmax(const Tensor& x_, int axis) {
     const Tensor x = x_.contiguous();
     Tensor y = Tensor::empty(x.shape, x.dtype);
     const int64_t n = rows.n;
-    for_each_row_along<T, 1, 1>(rows, {x.data<T>()}, {y.data<T>()}, [&](const T* const* in, T* const* out, int64_t) {
+    for_each_softmax_row<T, 1>(rows, {x.data<T>()}, y.data<T>(), [&](const T* const* in, T* const* out, int64_t, T m,
+                                                                   double s) {
       const T* xr = in[0];
-      const T m = row_max(xr, n);
-      const T lse = T(std::log(exp_sum(xr, n, m, out[0])));  // log(sum(exp(x - m)))
+      const T lse = T(std::log(s));  // log(sum(exp(x - m)))
       for (int64_t j = 0; j < n; ++j) out[0][j] = (xr[j] - m) - lse;
     });
     return y;
@@ -208,12 +250,12 @@ LossGrad softmax_cross_entropy(const Tensor& logits_, const Tensor& labels_, int
     LossGrad r{Tensor::empty(without_axis(x.shape, rows.axis), x.dtype), Tensor::empty(x.shape, x.dtype)};
     T* loss = r.loss.data<T>();
     const int64_t n = rows.n;
-    for_each_row_along<T, 2, 1>(
-        rows, {x.data<T>(), z.data<T>()}, {r.dlogits.data<T>()}, [&](const T* const* in, T* const* out, int64_t row) {
+    for_each_softmax_row<T, 2>(
+        rows, {x.data<T>(), z.data<T>()}, r.dlogits.data<T>(),
+        [&](const T* const* in, T* const* out, int64_t row, T m, double s) {
           const T *xr = in[0], *zr = in[1];
           T* d = out[0];
-          const T m = row_max(xr, n);
-          const double s = exp_sum(xr, n, m, d), lse = std::log(s);
+          const double lse = std::log(s);
           // -sum z log_softmax(x) = sum z (lse - (x - m)), in shifted form so
           // large logits lose no precision; NaN rows (or all -inf) give NaN.
           const double l = sum_of(n, [&](int64_t j) { return mul0(lse - (double(xr[j]) - m), double(zr[j])); });
@@ -250,13 +292,11 @@ LossGrad sparse_softmax_cross_entropy(const Tensor& logits_, const Tensor& label
     LossGrad r{Tensor::empty(row_shape, x.dtype), Tensor::empty(x.shape, x.dtype)};
     T* loss = r.loss.data<T>();
     const int64_t n = rows.n;
-    for_each_row_along<T, 1, 1>(rows, {x.data<T>()}, {r.dlogits.data<T>()},
-                                [&](const T* const* in, T* const* out, int64_t row) {
+    for_each_softmax_row<T, 1>(rows, {x.data<T>()}, r.dlogits.data<T>(),
+                               [&](const T* const* in, T* const* out, int64_t row, T m, double s) {
                                   const T* xr = in[0];
                                   T* d = out[0];
                                   const int64_t c = lab[row];
-                                  const T m = row_max(xr, n);
-                                  const double s = exp_sum(xr, n, m, d);
                                   loss[row] = T(std::log(s) - (double(xr[c]) - m));
                                   const T inv = T(1.0 / s);
                                   for (int64_t j = 0; j < n; ++j) d[j] *= inv;
