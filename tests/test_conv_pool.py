@@ -334,6 +334,27 @@ def test_pooling_matches_numpy(case, dtype):
     np.testing.assert_allclose(dx, ref_pool_grad(x, dy, k, s, pad, "avg"), **tol(dtype))
 
 
+@pytest.mark.parametrize("name", ["scalar", "avx2", "avx512"])
+def test_max_pooling_on_every_isa_the_cpu_runs_matches_numpy(name):
+    """float32 windows with uint8 places run pool_simd.h's loops compiled for the
+    ISA: vector blocks of channels and a scalar tail (70 = 4 x 16 + 6)."""
+    if name not in runnable_isas():
+        pytest.skip(f"this CPU cannot run {name}")
+    with isa(name):
+        for shape, k, s, pad in POOL_CASES[:-1]:
+            x = RNG.integers(-2, 3, size=shape).astype(np.float32)
+            dy = RNG.standard_normal(ref_pool(x, k, s, pad, "max").shape).astype(np.float32)
+            results = []
+            for n in (1, 2):
+                with threads(n):
+                    y = arr(_core.max_pool2d(core(x), k, s, pad))
+                    results.append((y, arr(max_pool_grad(core(x), core(dy), k, s, pad))))
+            np.testing.assert_array_equal(results[0][0], ref_pool(x, k, s, pad, "max"))
+            np.testing.assert_allclose(results[0][1], ref_pool_grad(x, dy, k, s, pad, "max"), rtol=1e-6, atol=1e-6)
+            for a, b in zip(results[0], results[1]):
+                assert a.tobytes() == b.tobytes()
+
+
 # --- PyTorch as a second reference -------------------------------------------------
 
 def torch_same_pads(shape_hw, k, s, d):
@@ -456,14 +477,20 @@ def test_errors_name_the_op_and_the_shapes():
     raises(TypeError, "float32 or float64", _core.max_pool2d_backward, argmax, argmax, x.shape, 2, 2)
 
 
-def test_max_pool_nan_is_a_maximum_only_when_met_first():
+@pytest.mark.parametrize("name", ["scalar", "avx2", "avx512"])
+def test_max_pool_nan_is_a_maximum_only_when_met_first(name):
     # One 2x2 window (NHWC pixels [nan, 1], [2, 3], [4, nan], [5, 0]): channel 0
-    # starts with NaN, channel 1 meets it after its maximum 3.
-    x = np.array([[[[np.nan, 1.0], [2.0, 3.0]], [[4.0, np.nan], [5.0, 0.0]]]], np.float32)
-    y, argmax = _core.max_pool2d_with_argmax(core(x), 2, 2, "VALID")
-    assert np.isnan(arr(y)[0, 0, 0, 0]) and arr(y)[0, 0, 0, 1] == 3.0
-    assert arr(argmax).ravel().tolist() == [0, 1]  # row-major places in the window
-    dx = arr(_core.max_pool2d_backward(core(np.array([[[[10.0, 20.0]]]], np.float32)), argmax, x.shape, 2, 2, "VALID"))
+    # starts with NaN, channel 1 meets it after its maximum 3. The pair repeats
+    # over 40 channels so the vector blocks see it too, not only the scalar tail.
+    if name not in runnable_isas():
+        pytest.skip(f"this CPU cannot run {name}")
+    x = np.tile(np.array([[[[np.nan, 1.0], [2.0, 3.0]], [[4.0, np.nan], [5.0, 0.0]]]], np.float32), 20)
+    dy = np.tile(np.array([[[[10.0, 20.0]]]], np.float32), 20)
+    with isa(name):
+        y, argmax = _core.max_pool2d_with_argmax(core(x), 2, 2, "VALID")
+        dx = arr(_core.max_pool2d_backward(core(dy), argmax, x.shape, 2, 2, "VALID"))
+    assert np.isnan(arr(y)[0, 0, 0, 0::2]).all() and (arr(y)[0, 0, 0, 1::2] == 3.0).all()
+    assert arr(argmax).ravel().tolist() == [0, 1] * 20  # row-major places in the window
     want = np.zeros_like(x)
-    want[0, 0, 0, 0], want[0, 0, 1, 1] = 10.0, 20.0
+    want[0, 0, 0, 0::2], want[0, 0, 1, 1::2] = 10.0, 20.0
     np.testing.assert_array_equal(dx, want)

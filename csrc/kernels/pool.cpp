@@ -1,11 +1,12 @@
 #include "pool.h"
 
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "../core/cpu.h"
 #include "../core/parallel.h"
+#include "pool_simd.h"
 
 namespace tt::kernels {
 namespace {
@@ -24,6 +25,12 @@ struct PoolGeom {
     w0 = ow * sw - pl;
     kw0 = std::max<int64_t>(0, -w0);
     kw1 = std::min(KW, W - w0);
+  }
+  // Output columns [lo, hi) whose windows have every column inside the input.
+  void full_cols(int64_t& lo, int64_t& hi) const {
+    lo = std::min(OW, (pl + sw - 1) / sw);
+    hi = W - KW + pl >= 0 ? std::min(OW, (W - KW + pl) / sw + 1) : 0;
+    hi = std::max(hi, lo);
   }
   Shape output_shape() const { return {N, OH, OW, C}; }
   int64_t row_grain() const { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, OW * KH * KW * C)); }
@@ -84,6 +91,46 @@ void dispatch_index(DType d, const F& fn) {
   else fn(int32_t{});
 }
 
+// fn(px, places, taps, o, count) for the windows of output rows [r0, r1)
+// (r = n * OH + oh) in output order, as pool_simd.h's loops take them: each
+// window that reaches into the padding alone, and the windows with every
+// column inside the input as one run (their taps g.sw * C apart). x is the
+// input (or its gradient), o the offset of the first window's output.
+template <typename P, typename I, typename F>
+void for_each_window_run(const PoolGeom& g, P* x, int64_t r0, int64_t r1, const F& fn) {
+  std::vector<P*> px(size_t(g.KH * g.KW));
+  std::vector<I> places(px.size());
+  int64_t lo, hi;
+  g.full_cols(lo, hi);
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t n = r / g.OH;
+    int64_t h0, kh0, kh1;
+    g.rows(r % g.OH, h0, kh0, kh1);
+    auto run = [&](int64_t ow, int64_t count) {
+      int64_t w0, kw0, kw1, taps = 0;
+      g.cols(ow, w0, kw0, kw1);
+      for (int64_t kh = kh0; kh < kh1; ++kh)
+        for (int64_t kw = kw0; kw < kw1; ++kw, ++taps) {
+          px[size_t(taps)] = x + ((n * g.H + h0 + kh) * g.W + w0 + kw) * g.C;
+          places[size_t(taps)] = I(kh * g.KW + kw);
+        }
+      fn(px.data(), places.data(), taps, (r * g.OW + ow) * g.C, count);
+    };
+    for (int64_t ow = 0; ow < lo; ++ow) run(ow, 1);
+    if (lo < hi) run(lo, hi - lo);
+    for (int64_t ow = hi; ow < g.OW; ++ow) run(ow, 1);
+  }
+}
+
+const PoolRows& pool_rows() {
+  static const PoolRows baseline = make_pool_rows();
+  switch (isa()) {
+    case Isa::avx512: return pool_rows_avx512();
+    case Isa::avx2: return pool_rows_avx2();
+    default: return baseline;
+  }
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Tensor* argmax) {
@@ -112,35 +159,15 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
     }
     dispatch_index(argmax->dtype, [&](auto itag) {
       using I = decltype(itag);
+      auto windows = &max_argmax_windows<T, I>;
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<I, uint8_t>) windows = pool_rows().max_argmax_f32;
+      const T* xp = xc.data<T>();
       I* ap = argmax->data<I>();
-      // Channels in blocks; the running maximum and its place live in local
-      // buffers of one element width (a select of T beside a select of bytes
-      // does not vectorise), and the place is narrowed to I once per window.
-      using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-      constexpr int64_t kCb = 64;
-      for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t, const auto& window) {
-        for (int64_t c0 = 0; c0 < C; c0 += kCb) {
-          const int64_t nc = std::min(kCb, C - c0);
-          T best[kCb];
-          Bits arg[kCb];
-          bool first = true;
-          window([&](const T* v, int64_t j) {
-            v += c0;
-            if (first) {
-              for (int64_t c = 0; c < nc; ++c) best[c] = v[c], arg[c] = Bits(j);
-              first = false;
-              return;
-            }
-            for (int64_t c = 0; c < nc; ++c) {
-              const Bits later = -Bits(v[c] > best[c]);  // strictly: the first maximum wins ties; NaN never later
-              best[c] = v[c] > best[c] ? v[c] : best[c];
-              arg[c] = (arg[c] & ~later) | (Bits(j) & later);
-            }
-          });
-          T* __restrict out = yp + o + c0;
-          I* __restrict at = ap + o + c0;
-          for (int64_t c = 0; c < nc; ++c) out[c] = best[c], at[c] = I(arg[c]);
-        }
+      parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
+        for_each_window_run<const T, I>(g, xp, r0, r1, [&](const T* const* px, const I* places, int64_t taps, int64_t o,
+                                                           int64_t count) {
+          windows(px, places, taps, g.sw * C, count, C, yp + o, ap + o);
+        });
       });
     });
   });
@@ -174,60 +201,34 @@ Tensor max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& 
     }
   }
   Tensor dx = disjoint ? Tensor::empty(input_shape, dy.dtype) : Tensor::zeros(input_shape, dy.dtype);
+  const bool gaps = disjoint && (std::count(covered_h.begin(), covered_h.end(), 0) ||
+                                 std::count(covered_w.begin(), covered_w.end(), 0));
   const Tensor dyc = dy.contiguous(), ac = argmax.contiguous();
   TT_DISPATCH_FLOAT(dy.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     dispatch_index(ac.dtype, [&](auto itag) {
       using I = decltype(itag);
-      using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+      auto windows = disjoint ? &max_backward_windows<T, I, true> : &max_backward_windows<T, I, false>;
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<I, uint8_t>)
+        windows = disjoint ? pool_rows().max_backward_store_f32 : pool_rows().max_backward_add_f32;
       const I* ap = ac.data<I>();
       const T* gp = dyc.data<T>();
       T* dxp = dx.data<T>();
-      const int64_t C = g.C, img = g.H * g.W * C;
-      // Every pixel of a window takes dy where argmax names it and 0 elsewhere:
-      // a select per element (it vectorises, and an argmax out of range only
-      // loses its gradient: nothing is written outside dx). Windows overlap
-      // when strides < ksize, so a unit is one image and one block of channels.
-      constexpr int64_t kCb = 64;
-      const int64_t cblocks = (C + kCb - 1) / kCb;
-      parallel_for(0, g.N * cblocks, 1, [&](int64_t u0, int64_t u1) {
-        for (int64_t u = u0; u < u1; ++u) {
-          const int64_t n = u / cblocks, c0 = u % cblocks * kCb, nc = std::min(kCb, C - c0);
-          if (disjoint)
-            for (int64_t h = 0; h < g.H; ++h)
-              for (int64_t w = 0; w < g.W; ++w)
-                if (!covered_h[size_t(h)] || !covered_w[size_t(w)])
-                  std::fill_n(dxp + n * img + (h * g.W + w) * C + c0, nc, T(0));
-          for (int64_t oh = 0; oh < g.OH; ++oh) {
-            int64_t h0, kh0, kh1;
-            g.rows(oh, h0, kh0, kh1);
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-              int64_t w0, kw0, kw1;
-              g.cols(ow, w0, kw0, kw1);
-              const int64_t o = ((n * g.OH + oh) * g.OW + ow) * C + c0;
-              const I* __restrict a = ap + o;
-              const T* __restrict d = gp + o;
-              Bits place[kCb];  // widened once per window: the selects below stay one width
-              for (int64_t c = 0; c < nc; ++c) place[c] = Bits(a[c]);
-              for (int64_t kh = kh0; kh < kh1; ++kh)
-                for (int64_t kw = kw0; kw < kw1; ++kw) {
-                  const Bits j = kh * g.KW + kw;
-                  T* __restrict dxv = dxp + n * img + ((h0 + kh) * g.W + w0 + kw) * C + c0;
-                  auto scan = [&](auto store) {
-                    for (int64_t c = 0; c < nc; ++c) {
-                      Bits db;
-                      std::memcpy(&db, d + c, sizeof db);
-                      const Bits add = db & -Bits(place[c] == j);  // dy where argmax names this pixel, else +0
-                      T a_;
-                      std::memcpy(&a_, &add, sizeof a_);
-                      dxv[c] = decltype(store)::value ? a_ : dxv[c] + a_;
-                    }
-                  };
-                  disjoint ? scan(std::true_type{}) : scan(std::false_type{});
-                }
-            }
-          }
-        }
+      const int64_t C = g.C, pixel_grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C));
+      if (gaps)
+        parallel_for(0, g.N * g.H * g.W, pixel_grain, [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p)
+            if (!covered_h[size_t(p / g.W % g.H)] || !covered_w[size_t(p % g.W)]) std::fill_n(dxp + p * C, C, T(0));
+        });
+      // Disjoint windows write each input pixel once, so output rows can go to
+      // any thread; overlapping ones add, so a thread takes whole images and
+      // the additions keep one order.
+      const int64_t unit = disjoint ? 1 : g.OH;
+      parallel_for(0, g.N * g.OH / unit, disjoint ? g.row_grain() : 1, [&](int64_t u0, int64_t u1) {
+        for_each_window_run<T, I>(g, dxp, u0 * unit, u1 * unit, [&](T* const* px, const I* places, int64_t taps,
+                                                                   int64_t o, int64_t count) {
+          windows(px, places, taps, g.sw * C, count, C, gp + o, ap + o);
+        });
       });
     });
   });
