@@ -49,6 +49,31 @@ def test_second_order_gradients_of_elementwise_ops(fn):
     np.testing.assert_allclose(second, want, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_loss_chain_gradients_match_numpy_taped_or_not(axis):
+    """reduce_mean of a fused cross-entropy along `axis`, and sums with and
+    without keepdims: their backward goes straight to the core when no tape
+    records it, through ops when an outer tape does (second order)."""
+    rng = np.random.default_rng(axis + 7)
+    x0, z = rng.standard_normal((3, 4, 5)), rng.random((3, 4, 5))
+    x = tf.Variable(x0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(z, x, axis=axis))
+    e = np.exp(x0 - x0.max(axis, keepdims=True))
+    want = (e / e.sum(axis, keepdims=True) * z.sum(axis, keepdims=True) - z) / (x0.size / x0.shape[axis])
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), want, rtol=1e-10, atol=1e-12)
+
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.reduce_sum(x * x * x, axis=axis, keepdims=True)) + tf.reduce_mean(x, axis=(0, 2))[1]
+        g = tape.gradient(y, x)
+        second = tf.reduce_sum(g * g)
+    g_want = 3 * x0 ** 2
+    g_want[:, 1, :] += 1.0 / 15
+    np.testing.assert_allclose(g.numpy(), g_want, rtol=1e-12)
+    np.testing.assert_allclose(outer.gradient(second, x).numpy(), 2 * g_want * 6 * x0, rtol=1e-12)
+
+
 def test_variables_are_watched_and_accumulate_when_used_twice():
     v = tf.Variable([1.0, 2.0, 3.0], dtype="float64")
     with tf.GradientTape() as t:
