@@ -46,6 +46,18 @@ def test_sequential_builds_eagerly_from_input_dim_and_lazily_otherwise():
     assert len(with_input.layers) == 1 and with_input.count_params() == 14
 
 
+def test_a_layer_built_by_hand_is_not_built_again_when_called():
+    # Keras wraps every build(): called directly it marks the layer built, so the
+    # first call keeps the weights it made (instead of adding a second set).
+    for layer, shape, x in [(layers.Dense(3), (None, 4), np.ones((2, 4), np.float32)),
+                            (layers.Conv2D(2, 3), (None, 5, 5, 1), np.ones((1, 5, 5, 1), np.float32))]:
+        layer.build(shape)
+        assert layer.built
+        kernel = layer.kernel
+        layer(x)
+        assert len(layer.weights) == 2 and layer.kernel is kernel
+
+
 def test_predict_matches_numpy_and_model_call():
     m = mlp()
     x, _ = data(70)

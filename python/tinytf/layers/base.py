@@ -1,5 +1,6 @@
 """``Layer``: variables, lazy build, call; and the symbolic tensors
 (``Input``, ``KerasTensor``) that record calls for the Functional API."""
+import functools
 import inspect
 
 import numpy as np
@@ -72,6 +73,15 @@ class Layer:
         params = inspect.signature(cls.call).parameters
         cls._call_has_training = "training" in params
         cls._call_has_mask = "mask" in params
+        if "build" in cls.__dict__:  # as Keras' build wrapper: a build called directly also marks the layer built
+            build = cls.__dict__["build"]
+
+            @functools.wraps(build)
+            def build_and_mark(self, *args, **kwargs):
+                build(self, *args, **kwargs)
+                self.built = True
+
+            cls.build = build_and_mark
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, activity_regularizer=None, **kwargs):
