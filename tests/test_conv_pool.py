@@ -355,6 +355,33 @@ def test_max_pooling_on_every_isa_the_cpu_runs_matches_numpy(name):
                 assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cin,pool,strides,padding", [(1, 2, 2, "valid"), (32, 2, 2, "valid"), (3, 3, 1, "same"),
+                                                      (32, 3, 2, "same")])
+def test_relu_conv_then_max_pool_gradients_equal_the_separate_ops(dtype, cin, pool, strides, padding):
+    """A max pool over a convolution's fused relu hands back its gradient with
+    relu' applied (nn_ops._pool); the gradients must equal those of conv, relu
+    and pool as separate ops, also when the conv output has a second consumer."""
+    tf.utils.set_random_seed(0)
+    x = tf.constant(RNG.standard_normal((2, 13, 12, cin)).astype(dtype))
+    fused = tf.layers.Conv2D(32, 3, activation="relu", dtype=np.dtype(dtype).name)
+    plain = tf.layers.Conv2D(32, 3, dtype=np.dtype(dtype).name)
+    fused.build(x.shape), plain.build(x.shape)
+    plain.set_weights(fused.get_weights())
+    pooling = tf.layers.MaxPooling2D(pool, strides, padding, dtype=np.dtype(dtype).name)
+    r = RNG.standard_normal(pooling.compute_output_shape(fused.compute_output_shape(x.shape))).astype(dtype)
+    for second_consumer in (False, True):
+        grads = []
+        for conv, relu in ((fused, lambda t: t), (plain, tf.nn.relu)):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = relu(conv(x))
+                loss = tf.reduce_sum(pooling(y) * r) + (tf.reduce_sum(y * y) if second_consumer else 0.0)
+            grads.append([g.numpy() for g in tape.gradient(loss, [x] + conv.trainable_weights)])
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(a, b, rtol=2e-6 if dtype == np.float32 else 1e-13, atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
 # --- PyTorch as a second reference -------------------------------------------------
 
 def torch_same_pads(shape_hw, k, s, d):

@@ -345,9 +345,12 @@ def conv2d_fused(x, filters, strides, dilations, padding, bias=None, activation=
     y = _wrap(_core.conv2d(x._t, filters._t, strides, dilations, padding, None if bias is None else bias._t, act))
     if active():
         inputs = (x, filters) if bias is None else (x, filters, bias)
+        if act is _core.Act.relu:
+            y._relu_output = True  # a max pool over y may hand back its gradient with relu' applied
 
         def backward(dy, needs):
-            dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, act,
+            a = _core.Act.none if getattr(dy, "_relu_applied", False) else act
+            dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, a,
                                                needs[0], bias is not None and needs[2])
             grads = (None if dx is None else _wrap(dx), _wrap(dw))
             return grads if bias is None else grads + (None if db is None else _wrap(db),)
@@ -383,9 +386,15 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
                         _padding(padding, "conv2d"))
 
 
-def _pool(name, forward, forward_saving, backward_kernel):
+def _pool(name, forward, forward_saving, backward_kernel, passes_relu=False):
     """A pooling op: forward(x, k, s, p) -> y; under a tape forward_saving(...) ->
-    (y, what backward_kernel(dy, saved, input_shape, k, s, p) needs)."""
+    (y, what backward_kernel(dy, saved, input_shape, k, s, p) needs).
+
+    passes_relu (max pooling): when x is the output of a convolution with a
+    fused relu, relu'(x) at each window's maximum is relu'(y) there, so the
+    backward applies it to the small pooled gradient and marks the result:
+    the convolution's backward then skips a pass over x and its gradient
+    (same values; an outer tape recording the backward gets the plain path)."""
     def op(input, ksize, strides, padding, data_format="NHWC", name=None):
         _check_nhwc(data_format, op.__name__)
         x = as_tensor(input)
@@ -395,7 +404,17 @@ def _pool(name, forward, forward_saving, backward_kernel):
             return _wrap(forward(x._t, k, s, p))
         y, saved = forward_saving(x._t, k, s, p)
         y = _wrap(y)
-        record((x,), y, lambda dy, needs: (_wrap(backward_kernel(dy._t, saved, list(x.shape), k, s, p)),))
+        relu_input = passes_relu and getattr(x, "_relu_output", False)
+
+        def backward(dy, needs):
+            masked = relu_input and not recording()
+            g = _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1) if masked else dy._t
+            dx = _wrap(backward_kernel(g, saved, list(x.shape), k, s, p))
+            if masked:
+                dx._relu_applied = True
+            return (dx,)
+
+        record((x,), y, backward)
         return y
 
     op.__name__ = op.__qualname__ = name
@@ -403,6 +422,7 @@ def _pool(name, forward, forward_saving, backward_kernel):
 
 
 # max pooling keeps where each maximum was (reading x again in backward costs more)
-max_pool2d = _pool("max_pool2d", _core.max_pool2d, _core.max_pool2d_with_argmax, _core.max_pool2d_backward)
+max_pool2d = _pool("max_pool2d", _core.max_pool2d, _core.max_pool2d_with_argmax, _core.max_pool2d_backward,
+                   passes_relu=True)
 avg_pool2d = _pool("avg_pool2d", _core.avg_pool2d, lambda x, k, s, p: (_core.avg_pool2d(x, k, s, p), None),
                    lambda dy, _, shape, k, s, p: _core.avg_pool2d_backward(dy, shape, k, s, p))
