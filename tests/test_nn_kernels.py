@@ -588,6 +588,25 @@ def dropout_keep(n, rate, seed, offset):
     return words >= np.ceil(rate * 2.0**32)
 
 
+@pytest.mark.parametrize("isa", ["scalar", "avx2", "avx512"])
+def test_philox_blocks_on_every_isa_match_the_reference(isa):
+    """The counter blocks behind dropout and random are compiled per ISA."""
+    order = ["scalar", "avx2", "avx512"]
+    if order.index(isa) > order.index(_core.cpu_best_isa()):
+        pytest.skip(f"this CPU cannot run {isa}")
+    rate, seed, offset = 0.5, (3 << 33) + 17, 5
+    x = np.ones((3, 333), np.float32)  # 999 elements: several 64-counter blocks, a ragged start and end
+    _core.set_isa(isa)
+    try:
+        y = npy(_core.dropout(ct(x), rate, seed, offset))
+        u = npy(_core.random([300], _core.DType.float64, _core.Distribution.uniform, seed, offset, 0.0, 1.0))
+    finally:
+        _core.set_isa(_core.cpu_best_isa())
+    np.testing.assert_array_equal(y.ravel() != 0, dropout_keep(x.size, rate, seed, offset))
+    w = philox(seed, np.arange(offset, offset + 300, dtype=np.uint64), 0)
+    np.testing.assert_array_equal(u, ((w[:, 0] << 21) ^ w[:, 1]).astype(np.float64) / 2.0**53)
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_dropout_mask_matches_the_reference_generator(dtype):
     rate, seed, offset = 0.3, 1234, 99

@@ -92,6 +92,14 @@ const ElementwiseRows& simd_rows() {
   }
 }
 
+}  // namespace
+
+void Philox::block(uint64_t idx0, uint32_t sub, uint32_t out[4 * kBlock]) const {
+  simd_rows().philox_block(key[0], key[1], idx0, sub, out);
+}
+
+namespace {
+
 // The per-ISA row of a float32 op; none for float64 (map1 then runs f).
 template <typename T>
 auto float_row(FloatRowFn f32) {

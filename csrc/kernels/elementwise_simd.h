@@ -7,13 +7,16 @@
 #include <cstdint>
 
 #include "expf.h"
+#include "random.h"
 
 namespace tt::kernels {
 
 using FloatRowFn = void (*)(float* out, const float* in, int64_t n);
+using PhiloxBlockFn = void (*)(uint32_t key0, uint32_t key1, uint64_t idx0, uint32_t sub, uint32_t* out);
 
 struct ElementwiseRows {
   FloatRowFn exp_f32, sigmoid_f32, tanh_f32;
+  PhiloxBlockFn philox_block;  // random bits: Philox::block
 };
 
 const ElementwiseRows& elementwise_rows_avx2();
@@ -78,7 +81,7 @@ void tanh_row_f32(float* o, const float* a, int64_t n) {
       if (!(std::fabs(a[i]) <= 43.6f)) o[i] = std::tanh(a[i]);
 }
 
-inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32}; }
+inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32, philox_block}; }
 
 }  // namespace
 }  // namespace tt::kernels

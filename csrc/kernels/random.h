@@ -30,28 +30,41 @@ struct Philox {
   }
 
   // The words of kBlock consecutive counters idx0, idx0 + 1, ...: word k of
-  // counter idx0 + j goes to out[4 j + k], the bits operator() gives. The
-  // rounds run across the counters, a loop the compiler vectorises.
+  // counter idx0 + j goes to out[4 j + k], the bits operator() gives. Runs the
+  // rounds across the counters (philox_block below) compiled for the CPU's
+  // ISA: 32 x 32 -> 64-bit multiplies vectorise well only with AVX2/AVX-512.
   static constexpr int kBlock = 64;
-  void block(uint64_t idx0, uint32_t sub, uint32_t out[4 * kBlock]) const {
-    uint32_t c0[kBlock], c1[kBlock], c2[kBlock], c3[kBlock];
-    for (int j = 0; j < kBlock; ++j) {
-      c0[j] = uint32_t(idx0 + uint64_t(j));
-      c1[j] = uint32_t((idx0 + uint64_t(j)) >> 32);
-      c2[j] = sub;
-      c3[j] = 0x9E3779B9u;
-    }
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u)
-      for (int j = 0; j < kBlock; ++j) round(c0[j], c1[j], c2[j], c3[j], k0, k1);
-    for (int j = 0; j < kBlock; ++j) {
-      out[4 * j] = c0[j];
-      out[4 * j + 1] = c1[j];
-      out[4 * j + 2] = c2[j];
-      out[4 * j + 3] = c3[j];
-    }
-  }
+  void block(uint64_t idx0, uint32_t sub, uint32_t out[4 * kBlock]) const;
 };
+
+namespace {
+// Philox::block's rounds, a loop over the counters the compiler vectorises.
+// File-local on purpose: each ISA file compiles its own copy (see
+// elementwise_simd.h), and the linker can never mix them up.
+inline void philox_block(uint32_t key0, uint32_t key1, uint64_t idx0, uint32_t sub, uint32_t* out) {
+  constexpr int B = Philox::kBlock;
+  uint32_t c0[B], c1[B], c2[B], c3[B];
+  for (int j = 0; j < B; ++j) {
+    c0[j] = uint32_t(idx0 + uint64_t(j));
+    c1[j] = uint32_t((idx0 + uint64_t(j)) >> 32);
+    c2[j] = sub;
+    c3[j] = 0x9E3779B9u;
+  }
+  uint32_t k0 = key0, k1 = key1;
+  for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u)
+    for (int j = 0; j < B; ++j) {  // Philox::round, spelled out: no shared inline function in ISA files
+      const uint64_t p0 = uint64_t(0xD2511F53u) * c0[j], p1 = uint64_t(0xCD9E8D57u) * c2[j];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
+      c0[j] = n0, c1[j] = uint32_t(p1), c2[j] = n2, c3[j] = uint32_t(p0);
+    }
+  for (int j = 0; j < B; ++j) {
+    out[4 * j] = c0[j];
+    out[4 * j + 1] = c1[j];
+    out[4 * j + 2] = c2[j];
+    out[4 * j + 3] = c3[j];
+  }
+}
+}  // namespace
 
 enum class Distribution { uniform, normal, truncated_normal };
 
