@@ -94,6 +94,10 @@ const ElementwiseRows& simd_rows() {
 
 }  // namespace
 
+void Philox::operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
+  philox_counters<1>(key[0], key[1], idx, sub, out);
+}
+
 void Philox::block(uint64_t idx0, uint32_t sub, uint32_t out[4 * kBlock]) const {
   simd_rows().philox_block(key[0], key[1], idx0, sub, out);
 }

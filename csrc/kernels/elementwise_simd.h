@@ -81,7 +81,7 @@ void tanh_row_f32(float* o, const float* a, int64_t n) {
       if (!(std::fabs(a[i]) <= 43.6f)) o[i] = std::tanh(a[i]);
 }
 
-inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32, philox_block}; }
+inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32, philox_counters<Philox::kBlock>}; }
 
 }  // namespace
 }  // namespace tt::kernels

@@ -58,30 +58,6 @@ void check_float(const char* op, const Tensor& t, const char* name) {
   TT_TYPE_CHECK(is_floating(t.dtype), op, ": ", name, " must be float32 or float64, got ", dtype_name(t.dtype));
 }
 
-// fn(o, count, window) for every output pixel, rows split across threads:
-// o is the offset of the pixel's first output element, `window(f)` calls
-// f(v, j) for every input pixel v of the window in row-major order, j its
-// place in the whole window (kh * KW + kw), and count is how many there are.
-template <typename T, typename F>
-void for_each_window(const PoolGeom& g, const T* x, const F& fn) {
-  parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / g.OH, oh = r % g.OH;
-      int64_t h0, kh0, kh1;
-      g.rows(oh, h0, kh0, kh1);
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        int64_t w0, kw0, kw1;
-        g.cols(ow, w0, kw0, kw1);
-        auto window = [&](const auto& f) {
-          for (int64_t kh = kh0; kh < kh1; ++kh)
-            for (int64_t kw = kw0; kw < kw1; ++kw) f(x + ((n * g.H + h0 + kh) * g.W + w0 + kw) * g.C, kh * g.KW + kw);
-        };
-        fn((r * g.OW + ow) * g.C, (kh1 - kh0) * (kw1 - kw0), window);
-      }
-    }
-  });
-}
-
 // Window places fit in a byte for windows up to 16 x 16.
 DType argmax_dtype(const PoolGeom& g) { return g.KH * g.KW <= 256 ? DType::u8 : DType::i32; }
 
@@ -122,6 +98,18 @@ void for_each_window_run(const PoolGeom& g, P* x, int64_t r0, int64_t r1, const 
   }
 }
 
+// fn(px, taps, step, out) for every window, output rows split across threads:
+// the window's taps are px[k] + step, its C outputs start at out.
+template <typename T, typename F>
+void for_each_window_row(const PoolGeom& g, const T* x, T* y, const F& fn) {
+  parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
+    for_each_window_run<const T, int32_t>(g, x, r0, r1, [&](const T* const* px, const int32_t*, int64_t taps,
+                                                            int64_t o, int64_t count) {
+      for (int64_t w = 0; w < count; ++w) fn(px, taps, w * g.sw * g.C, y + o + w * g.C);
+    });
+  });
+}
+
 const PoolRows& pool_rows() {
   static const PoolRows baseline = make_pool_rows();
   switch (isa()) {
@@ -145,15 +133,10 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
     const int64_t C = g.C;
     T* yp = y.data<T>();
     if (!argmax) {
-      for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t, const auto& window) {
-        T* out = yp + o;
-        bool first = true;
-        window([&](const T* v, int64_t) {
-          if (first) std::copy_n(v, C, out);
-          else
-            for (int64_t c = 0; c < C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];
-          first = false;
-        });
+      for_each_window_row(g, xc.data<T>(), yp, [&](const T* const* px, int64_t taps, int64_t step, T* out) {
+        std::copy_n(px[0] + step, C, out);
+        for (int64_t k = 1; k < taps; ++k)
+          for (int64_t c = 0; c < C; ++c) out[c] = px[k][step + c] > out[c] ? px[k][step + c] : out[c];
       });
       return;
     }
@@ -245,13 +228,11 @@ Tensor avg_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {
     using T = decltype(tag);
     const int64_t C = g.C;
     T* yp = y.data<T>();
-    for_each_window(g, xc.data<T>(), [&](int64_t o, int64_t count, const auto& window) {
-      T* out = yp + o;
+    for_each_window_row(g, xc.data<T>(), yp, [&](const T* const* px, int64_t taps, int64_t step, T* out) {
       std::fill_n(out, C, T(0));
-      window([&](const T* v, int64_t) {
-        for (int64_t c = 0; c < C; ++c) out[c] += v[c];
-      });
-      for (int64_t c = 0; c < C; ++c) out[c] /= T(count);
+      for (int64_t k = 0; k < taps; ++k)
+        for (int64_t c = 0; c < C; ++c) out[c] += px[k][step + c];
+      for (int64_t c = 0; c < C; ++c) out[c] /= T(taps);
     });
   });
   return y;

@@ -14,35 +14,24 @@ struct Philox {
   uint32_t key[2];
   explicit Philox(uint64_t seed) : key{uint32_t(seed), uint32_t(seed >> 32)} {}
 
-  // One of the ten rounds on a counter (c0, c1, c2, c3) with round key (k0, k1).
-  static void round(uint32_t& c0, uint32_t& c1, uint32_t& c2, uint32_t& c3, uint32_t k0, uint32_t k1) {
-    const uint64_t p0 = uint64_t(0xD2511F53u) * c0, p1 = uint64_t(0xCD9E8D57u) * c2;
-    const uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
-    c0 = n0, c1 = uint32_t(p1), c2 = n2, c3 = uint32_t(p0);
-  }
-
   // Four independent 32-bit words for counter (idx, sub).
-  void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const {
-    uint32_t c[4] = {uint32_t(idx), uint32_t(idx >> 32), sub, 0x9E3779B9u};
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) round(c[0], c[1], c[2], c[3], k0, k1);
-    for (int i = 0; i < 4; ++i) out[i] = c[i];
-  }
+  void operator()(uint64_t idx, uint32_t sub, uint32_t out[4]) const;
 
   // The words of kBlock consecutive counters idx0, idx0 + 1, ...: word k of
-  // counter idx0 + j goes to out[4 j + k], the bits operator() gives. Runs the
-  // rounds across the counters (philox_block below) compiled for the CPU's
-  // ISA: 32 x 32 -> 64-bit multiplies vectorise well only with AVX2/AVX-512.
+  // counter idx0 + j goes to out[4 j + k], the bits operator() gives; compiled
+  // for the CPU's ISA (32 x 32 -> 64-bit multiplies vectorise well only with
+  // AVX2/AVX-512). Both are defined in elementwise.cpp.
   static constexpr int kBlock = 64;
   void block(uint64_t idx0, uint32_t sub, uint32_t out[4 * kBlock]) const;
 };
 
 namespace {
-// Philox::block's rounds, a loop over the counters the compiler vectorises.
-// File-local on purpose: each ISA file compiles its own copy (see
-// elementwise_simd.h), and the linker can never mix them up.
-inline void philox_block(uint32_t key0, uint32_t key1, uint64_t idx0, uint32_t sub, uint32_t* out) {
-  constexpr int B = Philox::kBlock;
+// The ten rounds of Philox4x32-10 on counters idx0 .. idx0 + B - 1, a loop
+// over the counters the compiler vectorises. File-local on purpose: each ISA
+// file compiles its own copy (see elementwise_simd.h), and the linker can
+// never mix them up.
+template <int B>
+void philox_counters(uint32_t key0, uint32_t key1, uint64_t idx0, uint32_t sub, uint32_t* out) {
   uint32_t c0[B], c1[B], c2[B], c3[B];
   for (int j = 0; j < B; ++j) {
     c0[j] = uint32_t(idx0 + uint64_t(j));
@@ -52,7 +41,7 @@ inline void philox_block(uint32_t key0, uint32_t key1, uint64_t idx0, uint32_t s
   }
   uint32_t k0 = key0, k1 = key1;
   for (int r = 0; r < 10; ++r, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u)
-    for (int j = 0; j < B; ++j) {  // Philox::round, spelled out: no shared inline function in ISA files
+    for (int j = 0; j < B; ++j) {
       const uint64_t p0 = uint64_t(0xD2511F53u) * c0[j], p1 = uint64_t(0xCD9E8D57u) * c2[j];
       const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[j] ^ k0, n2 = uint32_t(p0 >> 32) ^ c3[j] ^ k1;
       c0[j] = n0, c1[j] = uint32_t(p1), c2[j] = n2, c3[j] = uint32_t(p0);
