@@ -43,6 +43,12 @@ for act in ("relu", "none"):
     a = getattr(_core.Act, act)
     out.append((f"conv (128,28,28,1->32) backward act={act} ms",
                 1e3 * best(lambda: _core.conv2d_backward(xc, wc, yc, dyc, act=a, need_dx=False), 30)))
+x2, w2, b2 = core(128, 13, 13, 32), core(3, 3, 32, 64), core(64)
+y2 = _core.conv2d(x2, w2, bias=b2, act=_core.Act.relu)
+dy2 = core(*y2.shape)
+out.append(("conv (128,13,13,32->64) forward ms", 1e3 * best(lambda: _core.conv2d(x2, w2, bias=b2, act=_core.Act.relu), 20)))
+out.append(("conv (128,13,13,32->64) backward ms",
+            1e3 * best(lambda: _core.conv2d_backward(x2, w2, y2, dy2, act=_core.Act.relu), 20)))
 for rows in (128, 512):
     z, lab = core(rows, 10), _core.from_numpy(np.abs(rng.standard_normal((rows, 10))).astype(np.float32))
     out.append((f"softmax ({rows},10) us", 1e6 * best(lambda: _core.softmax(z, -1), 2000)))
@@ -56,6 +62,14 @@ for batch in (32, 128):
     xb = rng.random((batch, 784), dtype=np.float32)
     yb = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)]
     out.append((f"MLP train_on_batch, batch {batch} us", 1e6 * best(lambda: m.train_on_batch(xb, yb), 2000)))
+tf.utils.set_random_seed(0)
+cn = tf.models.Sequential([L.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+                           L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.5),
+                           L.Dense(10, activation="softmax")])
+cn.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+xb = rng.random((128, 28, 28, 1), dtype=np.float32)
+yb = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 128)]
+out.append(("convnet train_on_batch, batch 128 ms", 1e3 * best(lambda: cn.train_on_batch(xb, yb), 30)))
 xn = rng.random((1, 784), dtype=np.float32)
 out.append(("MLP model(x), one sample us", 1e6 * best(lambda: m(xn), 20000)))
 for name, v in out:

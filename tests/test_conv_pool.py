@@ -165,11 +165,13 @@ CASES = [
     (1, 2, 3, 5, 3, 3, 1, (3, 3), (1, 1), "SAME"),        # Cout 1, stride > size
     (1, 4, 5, 2, 3, 3, 4, (2, 2), (2, 2), [[4, 3], [5, 2]]),  # windows wholly in the padding
     (2, 4, 5, 6, 3, 2, 3, (1, 2), (2, 1), [[5, 1], [0, 4]]),
-    (2, 8, 10, 32, 3, 3, 40, (1, 1), (1, 1), "SAME"),     # float32: Winograd forward and input gradient
+    (2, 8, 10, 32, 3, 3, 40, (1, 1), (1, 1), "SAME"),     # float32: Winograd F(4x4) forward, dx and dw
     (1, 12, 14, 33, 3, 3, 35, (1, 1), (1, 1), "VALID"),   # Winograd with channel tails
     (1, 6, 6, 32, 3, 3, 32, (1, 1), (1, 1), [[3, 1], [0, 2]]),  # Winograd, padding past the window
-    (2, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), "VALID"),   # 11x11 output: Winograd with a partial tile row and column
-    (1, 9, 9, 32, 3, 3, 32, (1, 1), (1, 1), "VALID"),     # 7x7 output (77% of its tiles): im2col; dx (9x9) Winograd
+    (2, 13, 13, 32, 3, 3, 64, (1, 1), (1, 1), "VALID"),   # 11x11 output: F(4x4) with a partial tile row and column
+    (1, 9, 9, 32, 3, 3, 32, (1, 1), (1, 1), "VALID"),     # 7x7 output: F(4x4) over 8x8 pixels
+    (1, 8, 12, 32, 3, 3, 33, (1, 1), (1, 1), "VALID"),    # 6x10 output: F(2x2) forward and dw, F(4x4) dx
+    (2, 6, 6, 34, 3, 3, 32, (1, 1), (1, 1), "SAME"),      # 6x6: F(2x2) throughout, channel tails
 ]
 IDS = [f"c{c[3]}k{c[4]}x{c[5]}s{c[7][0]}{c[7][1]}d{c[8][0]}{c[8][1]}{c[9] if isinstance(c[9], str) else 'explicit'}"
        for c in CASES]
@@ -235,7 +237,7 @@ def test_every_isa_the_cpu_runs_matches_numpy(name):
     if name not in runnable_isas():
         pytest.skip(f"this CPU cannot run {name}")
     with isa(name):
-        for case in [CASES[0], CASES[1], CASES[3], CASES[4], CASES[5], CASES[15]]:
+        for case in [CASES[0], CASES[1], CASES[3], CASES[4], CASES[5], CASES[15], CASES[20]]:
             for dtype in (np.float32, np.float64):
                 x, w, b, s, d, pad = make(case, dtype)
                 y = arr(_core.conv2d(core(x), core(w), s, d, pad, core(b), _core.Act.relu6))
@@ -272,8 +274,8 @@ def test_non_contiguous_inputs():
 
 # --- determinism -----------------------------------------------------------------
 
-@pytest.mark.parametrize("shape", [(8, 16, 16, 3, 32), (4, 12, 12, 64, 16), (4, 10, 10, 32, 48)],
-                         ids=["direct", "gemm", "winograd"])
+@pytest.mark.parametrize("shape", [(8, 16, 16, 3, 32), (4, 12, 12, 64, 16), (16, 10, 10, 32, 48), (24, 6, 6, 32, 48)],
+                         ids=["direct", "gemm", "winograd4x4", "winograd2x2"])
 def test_one_and_two_threads_give_identical_bits(shape):
     N, H, W, C, O = shape
     x = RNG.standard_normal((N, H, W, C)).astype(np.float32)

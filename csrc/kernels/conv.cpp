@@ -201,78 +201,94 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
 }
 
 // ---- Winograd strategy (float32 3x3, unit stride and dilation) -------------
-// F(2x2, 3x3) (Lavin & Gray, 2016): a 2x2 output tile takes 16 multiplies per
-// channel pair from its transformed 4x4 input patch, against 36 for direct
-// convolution. Per block of kWinoTiles tiles: the input transform, 16 GEMMs
-// (tiles x C) x (C x O), one per patch position, and the output transform.
-// Blocks have a fixed size, so the bits do not depend on the thread count.
-// It serves the forward pass, the input gradient (a 3x3 convolution of g with
-// the filter flipped and transposed) and the filter gradient (the transpose).
+// F(m x m, 3x3) (Lavin & Gray, 2016): an m x m output tile takes (m + 2)^2
+// multiplies per channel pair from its transformed input patch, against 9 m^2
+// for direct convolution (m = 2: 16 against 36; m = 4: 36 against 144). Per
+// block of kWinoTiles tiles: the input transform, (m + 2)^2 GEMMs (tiles x C)
+// x (C x O), one per patch position, and the output transform. Blocks have a
+// fixed size, so the bits do not depend on the thread count. It serves the
+// forward pass, the input gradient (a 3x3 convolution of g with the filter
+// flipped and transposed) and the filter gradient (the transpose).
 // float64 stays on the exact GEMM path (it is there for gradient checks).
 constexpr int64_t kWinoTiles = 96;         // a multiple of every micro-kernel height
-constexpr int64_t kWinoMinChannels = 32;  // below, the 16 GEMMs (K = channels) are too thin to gain
+constexpr int64_t kWinoMinChannels = 32;  // below, the GEMMs (K = channels) are too thin to gain
 
-// Worth it for float32 3x3 windows with unit stride and dilation, enough
-// channels, and outputs that mostly fill their 2x2 tiles (the convnet's
-// 11x11 output computes 12x12 pixels, 84% of them real, and still gains 5%
-// over im2col; a 7x7 one, 77%, would not be worth the transforms).
+// The Winograd tile side for a float32 3x3 convolution from C to O channels
+// with an OH x OW output: 4, 2, or 0 where im2col is better. The GEMM work per
+// output pixel, (m + 2)^2 per tile over the pixels the tiles really cover,
+// decides: partial tiles at the edge cost as much as whole ones (the convnet's
+// 11x11 output computes 12x12 pixels either way).
 template <typename T>
-bool winograd_fits(int64_t C, int64_t O, int64_t OH, int64_t OW) {
-  const double filled = double(OH * OW) / double(4 * ((OH + 1) / 2) * ((OW + 1) / 2));
-  return std::is_same_v<T, float> && C >= kWinoMinChannels && O >= kWinoMinChannels && filled >= 0.8;
+int wino_tile(int64_t C, int64_t O, int64_t OH, int64_t OW) {
+  if (!std::is_same_v<T, float> || C < kWinoMinChannels || O < kWinoMinChannels) return 0;
+  auto work = [&](int64_t m) { return double((m + 2) * (m + 2) * ((OH + m - 1) / m) * ((OW + m - 1) / m)) / double(OH * OW); };
+  if (work(4) <= 0.85 * work(2)) return 4;
+  return work(2) <= 5 ? 2 : 0;  // tiles 80% filled
 }
 template <typename T>
-bool winograd_fits(const ConvGeom& g, bool input_gradient) {
+int wino_tile(const ConvGeom& g, bool input_gradient) {
   const bool window = g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
-  return window && (input_gradient ? winograd_fits<T>(g.O, g.C, g.H, g.W) : winograd_fits<T>(g.C, g.O, g.OH, g.OW));
+  if (!window) return 0;
+  return input_gradient ? wino_tile<T>(g.O, g.C, g.H, g.W) : wino_tile<T>(g.C, g.O, g.OH, g.OW);
 }
 
 // U[xi][i][o] = (G f G^T)[xi] for the 3x3 filter f from input channel i to
 // output channel o: f(kh, kw) = w[kh][kw][i][o], or with `flip` (the input
-// gradient: channels swapped) w[2 - kh][2 - kw][o][i].
-// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-template <typename T>
+// gradient: channels swapped) w[2 - kh][2 - kw][o][i]. Runs of kRun output
+// channels at a time, so the loops over them vectorise.
+constexpr int kRun = 64;
+template <int M, typename T>
 void wino_filter(const T* w, int64_t C, int64_t O, bool flip, T* U) {
+  constexpr int A = M + 2;
+  const auto& G = convk::WinoMats<M>::G.v;
   const int64_t CI = flip ? O : C, CO = flip ? C : O;
   parallel_for(0, CI, std::max<int64_t>(1, 4096 / std::max<int64_t>(CO, 1)), [&](int64_t i0, int64_t i1) {
+    T f[9][kRun], t[A][3][kRun];
     for (int64_t i = i0; i < i1; ++i)
-      for (int64_t o = 0; o < CO; ++o) {
-        T f[3][3], t[4][3];
-        for (int kh = 0; kh < 3; ++kh)
-          for (int kw = 0; kw < 3; ++kw)
-            f[kh][kw] = flip ? w[((2 - kh) * 3 + 2 - kw) * C * O + o * O + i] : w[(kh * 3 + kw) * C * O + i * O + o];
-        for (int b = 0; b < 3; ++b) {
-          t[0][b] = f[0][b];
-          t[1][b] = (f[0][b] + f[1][b] + f[2][b]) * T(0.5);
-          t[2][b] = (f[0][b] - f[1][b] + f[2][b]) * T(0.5);
-          t[3][b] = f[2][b];
-        }
-        for (int a = 0; a < 4; ++a) {
-          const T u[4] = {t[a][0], (t[a][0] + t[a][1] + t[a][2]) * T(0.5), (t[a][0] - t[a][1] + t[a][2]) * T(0.5),
-                          t[a][2]};
-          for (int b = 0; b < 4; ++b) U[((4 * a + b) * CI + i) * CO + o] = u[b];
-        }
+      for (int64_t o0 = 0; o0 < CO; o0 += kRun) {
+        const int64_t n = std::min<int64_t>(kRun, CO - o0);
+        for (int k = 0; k < 9; ++k)
+          for (int64_t l = 0; l < n; ++l)
+            f[k][l] = flip ? w[(8 - k) * C * O + (o0 + l) * O + i] : w[k * C * O + i * O + o0 + l];
+        for (int a = 0; a < A; ++a)
+          for (int b = 0; b < 3; ++b)
+            for (int64_t l = 0; l < n; ++l)
+              t[a][b][l] = T(G[a][0]) * f[b][l] + T(G[a][1]) * f[3 + b][l] + T(G[a][2]) * f[6 + b][l];
+        for (int a = 0; a < A; ++a)
+          for (int b = 0; b < A; ++b) {
+            T* u = U + ((A * a + b) * CI + i) * CO + o0;
+            for (int64_t l = 0; l < n; ++l)
+              u[l] = t[a][0][l] * T(G[b][0]) + t[a][1][l] * T(G[b][1]) + t[a][2][l] * T(G[b][2]);
+          }
       }
   });
 }
+template <typename T>
+void wino_filter(int m, const T* w, int64_t C, int64_t O, bool flip, T* U) {
+  m == 4 ? wino_filter<4>(w, C, O, flip, U) : wino_filter<2>(w, C, O, flip, U);
+}
 
-// The tiles of the forward convolution g.
-convk::WinoGeom wino_geometry(const ConvGeom& g) {
-  return {g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, (g.OH + 1) / 2, (g.OW + 1) / 2};
+// The tiles of the forward convolution g, or (input_gradient) of the
+// convolution of the output gradient with the flipped filter, whose output
+// pixel (iy, ix) reads g from row iy - (2 - pt), column ix - (2 - pl).
+convk::WinoGeom wino_geometry(const ConvGeom& g, int64_t m, bool input_gradient) {
+  if (input_gradient)
+    return {g.N, g.OH, g.OW, g.O, g.H, g.W, g.C, 2 - g.pt, 2 - g.pl, m, (g.H + m - 1) / m, (g.W + m - 1) / m};
+  return {g.N, g.H, g.W, g.C, g.OH, g.OW, g.O, g.pt, g.pl, m, (g.OH + m - 1) / m, (g.OW + m - 1) / m};
 }
 
 template <typename T>
 void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, Act act, T* y) {
   const auto& kern = isa_kernels<T>();
-  const int64_t tiles = wg.tiles(), C = wg.C, O = wg.O;
+  const int64_t tiles = wg.tiles(), C = wg.C, O = wg.O, P = (wg.m + 2) * (wg.m + 2);
   parallel_for(0, (tiles + kWinoTiles - 1) / kWinoTiles, 1, [&](int64_t b0, int64_t b1) {
     Tensor keep_v, keep_m;
-    T* V = scratch<T>(keep_v, 16 * kWinoTiles * C);
-    T* M = scratch<T>(keep_m, 16 * kWinoTiles * O);
+    T* V = scratch<T>(keep_v, P * kWinoTiles * C);
+    T* M = scratch<T>(keep_m, P * kWinoTiles * O);
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
       kern.wino_input(wg, x, t0, t1, V);
-      for (int64_t xi = 0; xi < 16; ++xi)
+      for (int64_t xi = 0; xi < P; ++xi)
         gemm<T>(false, false, nt, O, C, T(1), V + xi * nt * C, C, U + xi * C * O, O, T(0), M + xi * nt * O, O);
       kern.wino_output(wg, M, t0, t1, bias, act, y);
     }
@@ -280,11 +296,39 @@ void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, 
 }
 
 template <typename T>
-void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, Act act, T* y) {
+void forward_winograd(const ConvGeom& g, int m, const T* x, const T* w, const T* bias, Act act, T* y) {
   Tensor keep;
-  T* U = scratch<T>(keep, 16 * g.C * g.O);
-  wino_filter(w, g.C, g.O, false, U);
-  winograd(wino_geometry(g), x, U, bias, act, y);
+  T* U = scratch<T>(keep, (m + 2) * (m + 2) * g.C * g.O);
+  wino_filter(m, w, g.C, g.O, false, U);
+  winograd(wino_geometry(g, m, false), x, U, bias, act, y);
+}
+
+// dw = G^T dU G for each channel pair j from dU[xi][j], kRun pairs at a time.
+template <int M, typename T>
+void wino_filter_grad_out(const T* dU, int64_t CO, T* dw) {
+  constexpr int A = M + 2;
+  const auto& G = convk::WinoMats<M>::G.v;
+  parallel_for(0, (CO + kRun - 1) / kRun, std::max<int64_t>(1, 4096 / kRun), [&](int64_t r0, int64_t r1) {
+    T r[3][A][kRun];
+    for (int64_t j0 = r0 * kRun; j0 < std::min(CO, r1 * kRun); j0 += kRun) {
+      const int64_t n = std::min<int64_t>(kRun, CO - j0);
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < A; ++b) {
+          for (int64_t l = 0; l < n; ++l) r[a][b][l] = 0;
+          for (int k = 0; k < A; ++k)
+            if (G[k][a] != 0)
+              for (int64_t l = 0; l < n; ++l) r[a][b][l] += T(G[k][a]) * dU[(A * k + b) * CO + j0 + l];
+        }
+      for (int a = 0; a < 3; ++a)
+        for (int c = 0; c < 3; ++c) {
+          T* out = dw + (a * 3 + c) * CO + j0;
+          for (int64_t l = 0; l < n; ++l) out[l] = 0;
+          for (int b = 0; b < A; ++b)
+            if (G[b][c] != 0)
+              for (int64_t l = 0; l < n; ++l) out[l] += r[a][b][l] * T(G[b][c]);
+        }
+    }
+  });
 }
 
 // The filter gradient by Winograd, the forward transposed: dU[xi] = sum over
@@ -292,17 +336,17 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
 // tiles as K), then dw = G^T dU G. Tile blocks go in kGroups fixed groups;
 // each sums its own partial dU, and the partials are added in group order.
 template <typename T>
-void filter_grad_winograd(const ConvGeom& g, const T* x, const T* gr, T* dw) {
+void filter_grad_winograd(const ConvGeom& g, int m, const T* x, const T* gr, T* dw) {
   const auto& kern = isa_kernels<T>();
-  const convk::WinoGeom wg = wino_geometry(g);
-  const int64_t C = g.C, O = g.O, part = 16 * C * O, tiles = wg.tiles();
+  const convk::WinoGeom wg = wino_geometry(g, m, false);
+  const int64_t C = g.C, O = g.O, P = (m + 2) * (m + 2), part = P * C * O, tiles = wg.tiles();
   const int64_t blocks = (tiles + kWinoTiles - 1) / kWinoTiles, groups = std::min(kGroups, blocks);
   Tensor parts_t;
   T* parts = scratch<T>(parts_t, groups * part);
   parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
     Tensor keep_v, keep_g;
-    T* V = scratch<T>(keep_v, 16 * kWinoTiles * C);
-    T* Gt = scratch<T>(keep_g, 16 * kWinoTiles * O);
+    T* V = scratch<T>(keep_v, P * kWinoTiles * C);
+    T* Gt = scratch<T>(keep_g, P * kWinoTiles * O);
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* dU = parts + grp * part;
       for (int64_t blk = blocks * grp / groups; blk < blocks * (grp + 1) / groups; ++blk) {
@@ -310,39 +354,21 @@ void filter_grad_winograd(const ConvGeom& g, const T* x, const T* gr, T* dw) {
         kern.wino_input(wg, x, t0, t1, V);
         kern.wino_grad(wg, gr, t0, t1, Gt);
         const T beta = blk == blocks * grp / groups ? T(0) : T(1);
-        for (int64_t xi = 0; xi < 16; ++xi)
+        for (int64_t xi = 0; xi < P; ++xi)
           gemm<T>(true, false, C, O, nt, T(1), V + xi * nt * C, C, Gt + xi * nt * O, O, beta, dU + xi * C * O, O);
       }
     }
   });
   add_parts(parts, parts + part, groups - 1, part, part);
-  // dw[a][b] = (G^T dU G)[a][b] with G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
-  parallel_for(0, C * O, 4096, [&](int64_t j0, int64_t j1) {
-    for (int64_t j = j0; j < j1; ++j) {
-      T m[4][4], r[3][4];
-      for (int xi = 0; xi < 16; ++xi) m[xi / 4][xi % 4] = parts[xi * C * O + j];
-      for (int b = 0; b < 4; ++b) {
-        r[0][b] = m[0][b] + (m[1][b] + m[2][b]) * T(0.5);
-        r[1][b] = (m[1][b] - m[2][b]) * T(0.5);
-        r[2][b] = (m[1][b] + m[2][b]) * T(0.5) + m[3][b];
-      }
-      for (int a = 0; a < 3; ++a) {
-        dw[(a * 3 + 0) * C * O + j] = r[a][0] + (r[a][1] + r[a][2]) * T(0.5);
-        dw[(a * 3 + 1) * C * O + j] = (r[a][1] - r[a][2]) * T(0.5);
-        dw[(a * 3 + 2) * C * O + j] = (r[a][1] + r[a][2]) * T(0.5) + r[a][3];
-      }
-    }
-  });
+  m == 4 ? wino_filter_grad_out<4>(parts, C * O, dw) : wino_filter_grad_out<2>(parts, C * O, dw);
 }
 
 // g = dy act'(y) in full (the gradients below all read it); dx and dw by
-// Winograd where they fit, the rest (db at least) by the GEMM strategy. Output
-// pixel (iy, ix) of the flipped convolution for dx reads g from row
-// iy - (2 - pt), column ix - (2 - pl).
+// Winograd where they fit, the rest (db at least) by the GEMM strategy.
 template <typename T>
 void backward_winograd(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                        T* db) {
-  const bool wino_dx = dx && winograd_fits<T>(g, true), wino_dw = dw && winograd_fits<T>(g, false);
+  const int m_dx = dx ? wino_tile<T>(g, true) : 0, m_dw = dw ? wino_tile<T>(g, false) : 0;
   Tensor keep_g, keep_u;
   const T* gr = dy;
   if (act != Act::none) {
@@ -352,14 +378,13 @@ void backward_winograd(const ConvGeom& g, const T* x, const T* w, const T* y, co
     });
     gr = buf;
   }
-  if (wino_dw) filter_grad_winograd(g, x, gr, dw);
-  T *gemm_dx = wino_dx ? nullptr : dx, *gemm_dw = wino_dw ? nullptr : dw;
+  if (m_dw) filter_grad_winograd(g, m_dw, x, gr, dw);
+  T *gemm_dx = m_dx ? nullptr : dx, *gemm_dw = m_dw ? nullptr : dw;
   if (gemm_dx || gemm_dw || db) backward_gemm(g, x, w, y, gr, Act::none, gemm_dx, gemm_dw, db);
-  if (wino_dx) {
-    T* U = scratch<T>(keep_u, 16 * g.C * g.O);
-    wino_filter(w, g.C, g.O, true, U);
-    winograd({g.N, g.OH, g.OW, g.O, g.H, g.W, g.C, 2 - g.pt, 2 - g.pl, (g.H + 1) / 2, (g.W + 1) / 2}, gr, U,
-             (const T*)nullptr, Act::none, dx);
+  if (m_dx) {
+    T* U = scratch<T>(keep_u, (m_dx + 2) * (m_dx + 2) * g.C * g.O);
+    wino_filter(m_dx, w, g.C, g.O, true, U);
+    winograd(wino_geometry(g, m_dx, true), gr, U, (const T*)nullptr, Act::none, dx);
   }
 }
 
@@ -498,7 +523,7 @@ template <typename T>
 void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
                    T* db) {
   if (conv_uses_direct(g)) backward_direct(g, x, w, y, dy, act, dx, dw, db);
-  else if ((dx && winograd_fits<T>(g, true)) || (dw && winograd_fits<T>(g, false)))
+  else if ((dx && wino_tile<T>(g, true)) || (dw && wino_tile<T>(g, false)))
     backward_winograd(g, x, w, y, dy, act, dx, dw, db);
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
@@ -533,7 +558,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
     using T = decltype(tag);
     const T* b = bias ? bc.data<T>() : nullptr;
     if (conv_uses_direct(g)) forward_direct(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
-    else if (winograd_fits<T>(g, false)) forward_winograd(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+    else if (const int m = wino_tile<T>(g, false)) forward_winograd(g, m, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
     else forward_gemm(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
   });
   return y;

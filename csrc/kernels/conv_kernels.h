@@ -40,16 +40,59 @@ struct Plan {
   std::vector<int64_t> xoff;  // per k: offset of tap k in xpad from the window origin
 };
 
-// Winograd F(2x2, 3x3) over a 3x3 convolution with unit stride and dilation:
-// the output in tiles of 2x2 pixels, tile (n, ty, tx) computed from the 4x4
-// input patch whose corner is at row 2 ty - pt, column 2 tx - pl (reads
-// outside the input are zeros). Tiles are numbered (n TH + ty) TW + tx.
+// Winograd F(m x m, 3x3) over a 3x3 convolution with unit stride and
+// dilation, m = 2 or 4: the output in tiles of m x m pixels, tile (n, ty, tx)
+// computed from the (m + 2) x (m + 2) input patch whose corner is at row
+// m ty - pt, column m tx - pl (reads outside the input are zeros). Tiles are
+// numbered (n TH + ty) TW + tx.
 struct WinoGeom {
   int64_t N, H, W, C;  // input (N, H, W, C)
   int64_t OH, OW, O;   // output (N, OH, OW, O)
   int64_t pt, pl;
-  int64_t TH, TW;  // ceil(OH / 2), ceil(OW / 2)
+  int64_t m;       // output tile side
+  int64_t TH, TW;  // ceil(OH / m), ceil(OW / m)
   int64_t tiles() const { return N * TH * TW; }
+};
+
+template <int R, int C>
+struct Mat {
+  double v[R][C];
+};
+
+template <int R, int C>
+constexpr Mat<C, R> transpose(const Mat<R, C>& a) {
+  Mat<C, R> t{};
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) t.v[c][r] = a.v[r][c];
+  return t;
+}
+
+// The transforms of F(m x m, 3x3) (Lavin & Gray, 2016; interpolation points
+// 0, -1, 1 for m = 2 and 0, +-1, +-2 for m = 4): an output tile is
+// A^T [(G f G^T) .* (B^T d B)] A for the 3x3 filter f and the input patch d.
+template <int M>
+struct WinoMats;
+template <>
+struct WinoMats<2> {
+  static constexpr Mat<4, 4> BT{{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
+  static constexpr Mat<4, 3> G{{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}};
+  static constexpr Mat<2, 4> AT{{{1, 1, 1, 0}, {0, 1, -1, -1}}};
+};
+template <>
+struct WinoMats<4> {
+  static constexpr Mat<6, 6> BT{{{4, 0, -5, 0, 1, 0},
+                                 {0, -4, -4, 1, 1, 0},
+                                 {0, 4, -4, -1, 1, 0},
+                                 {0, -2, -1, 2, 1, 0},
+                                 {0, 2, -1, -2, 1, 0},
+                                 {0, 4, 0, -5, 0, 1}}};
+  static constexpr Mat<6, 3> G{{{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}}};
+  static constexpr Mat<4, 6> AT{{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
 };
 
 template <typename T>
@@ -71,12 +114,12 @@ struct Kernels {
   void (*input_grad)(const Plan<T>&, const T* g, int64_t ih0, int64_t ih1, T* dx);
   // Winograd transforms of tiles [t0, t1) (nt tiles; conv.cpp runs the GEMMs
   // in between): V[xi][t - t0][c] = (B^T d B)[xi] of each tile's input patch d
-  // (xi = 4 row + column), and each tile's output pixels = clamp(A^T m A +
+  // (xi = (m + 2) row + column), and each tile's output pixels = act(A^T m A +
   // bias) from M[xi][t - t0][o] (pixels past the output edge are skipped).
   void (*wino_input)(const WinoGeom&, const T* x, int64_t t0, int64_t t1, T* V);
   void (*wino_output)(const WinoGeom&, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y);
   // For the filter gradient: Gt[xi][t - t0][o] = (A g A^T)[xi] of each tile's
-  // 2x2 block g of output gradients (zeros past the output edge).
+  // m x m block g of output gradients (zeros past the output edge).
   void (*wino_grad)(const WinoGeom&, const T* g, int64_t t0, int64_t t1, T* Gt);
 };
 
@@ -549,9 +592,9 @@ struct Impl {
     }
   }
 
-  // --- Winograd F(2x2, 3x3) transforms -----------------------------------------
+  // --- Winograd F(m x m, 3x3) transforms --------------------------------------
   // Written once for a lane type X: Ops for whole vectors of channels, Lane
-  // for the channels left over.
+  // for the channels left over; and once for both tile sizes M.
   struct Lane {
     using V = T;
     static V zero() { return T(0); }
@@ -560,147 +603,226 @@ struct Impl {
     static void store(T* p, V v) { *p = v; }
     static V add(V a, V b) { return a + b; }
     static V sub(V a, V b) { return a - b; }
+    static V mul(V a, V b) { return a * b; }
+    static V fma(V a, V b, V c) { return a * b + c; }
     static V max(V a, V b) { return a > b ? a : b; }  // b when either is NaN, as the x86 instruction
     static V min(V a, V b) { return a < b ? a : b; }
   };
 
-  // B^T d B for the channels at c of the patch with corner (iy0, ix0) of image
-  // n; position xi goes to v[xi * step]. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-  template <class X>
-  static void wino_input_lanes(const WinoGeom& w, const T* x, int64_t n, int64_t iy0, int64_t ix0, int64_t c, T* v,
-                               int64_t step) {
+  // out[r] = sum over c of K[r][c] in[c] for a constant K, in column order:
+  // zero terms dropped, +-1 as additions and subtractions. Fully unrolled, K
+  // folds into the code.
+  template <class X, int R, int C>
+  static void combine(const Mat<R, C>& K, const typename X::V (&in)[C], typename X::V (&out)[R]) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      typename X::V acc = X::zero();
+      bool first = true;
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c) {
+        const double k = K.v[r][c];
+        if (k == 0) continue;
+        if (first) acc = k == 1 ? in[c] : k == -1 ? X::sub(X::zero(), in[c]) : X::mul(X::set1(T(k)), in[c]);
+        else acc = k == 1 ? X::add(acc, in[c]) : k == -1 ? X::sub(acc, in[c]) : X::fma(X::set1(T(k)), in[c], acc);
+        first = false;
+      }
+      out[r] = acc;
+    }
+  }
+
+  // The one-dimensional transforms x -> B^T x (input), A^T x (output) and A x
+  // (filter gradient). F(2x2) straight from the matrices (entries +-1); F(4x4)
+  // with the terms its rows share computed once.
+  template <int M, class X>
+  struct Wino1D {
     using XV = typename X::V;
-    XV d[4][4], t[4][4];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      const int64_t iy = iy0 + i;
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const int64_t ix = ix0 + j;
-        d[i][j] = iy >= 0 && iy < w.H && ix >= 0 && ix < w.W ? X::load(x + ((n * w.H + iy) * w.W + ix) * w.C + c)
-                                                             : X::zero();
+    static XV fma(T k, XV a, XV b) { return X::fma(X::set1(k), a, b); }
+    static void input(const XV (&d)[M + 2], XV (&o)[M + 2]) {
+      if constexpr (M == 2) {
+        combine<X>(WinoMats<2>::BT, d, o);
+      } else {  // rows 1-2 and 3-4 of B^T are sums and differences of two terms
+        const XV a = fma(-4, d[2], d[4]), b = fma(-4, d[1], d[3]), c = X::sub(d[4], d[2]);
+        const XV e = X::mul(X::set1(2), X::sub(d[3], d[1]));
+        o[0] = X::add(fma(-5, d[2], X::mul(X::set1(4), d[0])), d[4]);
+        o[1] = X::add(a, b);
+        o[2] = X::sub(a, b);
+        o[3] = X::add(c, e);
+        o[4] = X::sub(c, e);
+        o[5] = X::add(fma(-5, d[3], X::mul(X::set1(4), d[1])), d[5]);
       }
     }
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      t[0][j] = X::sub(d[0][j], d[2][j]);
-      t[1][j] = X::add(d[1][j], d[2][j]);
-      t[2][j] = X::sub(d[2][j], d[1][j]);
-      t[3][j] = X::sub(d[1][j], d[3][j]);
+    static void output(const XV (&m)[M + 2], XV (&o)[M]) {
+      if constexpr (M == 2) {
+        combine<X>(WinoMats<2>::AT, m, o);
+      } else {
+        const XV a = X::add(m[1], m[2]), b = X::sub(m[1], m[2]), c = X::add(m[3], m[4]), e = X::sub(m[3], m[4]);
+        o[0] = X::add(X::add(m[0], a), c);
+        o[1] = fma(2, e, b);
+        o[2] = fma(4, c, a);
+        o[3] = X::add(fma(8, e, b), m[5]);
+      }
     }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      X::store(v + (4 * i) * step, X::sub(t[i][0], t[i][2]));
-      X::store(v + (4 * i + 1) * step, X::add(t[i][1], t[i][2]));
-      X::store(v + (4 * i + 2) * step, X::sub(t[i][2], t[i][1]));
-      X::store(v + (4 * i + 3) * step, X::sub(t[i][1], t[i][3]));
+    static void grad(const XV (&g)[M], XV (&o)[M + 2]) {
+      if constexpr (M == 2) {
+        combine<X>(transpose(WinoMats<2>::AT), g, o);
+      } else {  // A = (A^T)^T: its rows pair up as even +- odd terms
+        const XV e = X::add(g[0], g[2]), od = X::add(g[1], g[3]), e4 = fma(4, g[2], g[0]);
+        const XV od4 = X::mul(X::set1(2), fma(4, g[3], g[1]));
+        o[0] = g[0];
+        o[1] = X::add(e, od);
+        o[2] = X::sub(e, od);
+        o[3] = X::add(e4, od4);
+        o[4] = X::sub(e4, od4);
+        o[5] = g[3];
+      }
+    }
+  };
+
+  // f s f^T for the S x S square s and a one-dimensional transform f (S -> R
+  // values): f on each row, then on each column.
+  template <class X, int S, int R, class F>
+  static void sandwich(F f, const typename X::V (&s)[S][S], typename X::V (&out)[R][R]) {
+    typename X::V rows[S][R];
+#pragma GCC unroll 8
+    for (int i = 0; i < S; ++i) f(s[i], rows[i]);
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+      typename X::V col[S], res[R];
+#pragma GCC unroll 8
+      for (int i = 0; i < S; ++i) col[i] = rows[i][j];
+      f(col, res);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) out[r][j] = res[r];
     }
   }
 
-  static void wino_input(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
+  // The pixels of the P x P square at (n, y0, x0) of an (N, H, W, C) array
+  // a, null outside it.
+  template <int P, typename Ptr>
+  static void square(Ptr a, int64_t n, int64_t y0, int64_t x0, int64_t H, int64_t W, int64_t C, Ptr (&px)[P][P]) {
+    for (int i = 0; i < P; ++i)
+      for (int j = 0; j < P; ++j) {
+        const int64_t y = y0 + i, x = x0 + j;
+        px[i][j] = y >= 0 && y < H && x >= 0 && x < W ? a + ((n * H + y) * W + x) * C : nullptr;
+      }
+  }
+
+  // The output (or output gradient) pixels of tile t in the (N, OH, OW, O) array a.
+  template <int M, typename Ptr>
+  static void tile_pixels(const WinoGeom& w, Ptr a, int64_t t, Ptr (&px)[M][M]) {
+    square<M>(a, t / (w.TH * w.TW), t / w.TW % w.TH * M, t % w.TW * M, w.OH, w.OW, w.O, px);
+  }
+
+  template <int M, class X>
+  static void wino_input_lanes(const T* const (&src)[M + 2][M + 2], int64_t c, T* v, int64_t step) {
+    constexpr int A = M + 2;
+    typename X::V d[A][A], u[A][A];
+#pragma GCC unroll 8
+    for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < A; ++j) d[i][j] = src[i][j] ? X::load(src[i][j] + c) : X::zero();
+    sandwich<X>(Wino1D<M, X>::input, d, u);
+#pragma GCC unroll 8
+    for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < A; ++j) X::store(v + (A * i + j) * step, u[i][j]);
+  }
+
+  template <int M>
+  static void wino_input_tiles(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
     const int64_t C = w.C, step = (t1 - t0) * C;
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / (w.TH * w.TW), iy0 = t / w.TW % w.TH * 2 - w.pt, ix0 = t % w.TW * 2 - w.pl;
+      const T* src[M + 2][M + 2];
+      square<M + 2>(x, t / (w.TH * w.TW), t / w.TW % w.TH * M - w.pt, t % w.TW * M - w.pl, w.H, w.W, C, src);
       T* v = V + (t - t0) * C;
       int64_t c = 0;
-      for (; c + L <= C; c += L) wino_input_lanes<Ops>(w, x, n, iy0, ix0, c, v + c, step);
-      for (; c < C; ++c) wino_input_lanes<Lane>(w, x, n, iy0, ix0, c, v + c, step);
+      for (; c + L <= C; c += L) wino_input_lanes<M, Ops>(src, c, v + c, step);
+      for (; c < C; ++c) wino_input_lanes<M, Lane>(src, c, v + c, step);
     }
   }
 
-  // The 2x2 output pixels of tile t in the (N, OH, OW, O) array a, null past the output edge.
-  template <typename P>
-  static void tile_pixels(const WinoGeom& w, P* a, int64_t t, P* (&px)[2][2]) {
-    const int64_t oy = t / w.TW % w.TH * 2, ox = t % w.TW * 2;
-    P* const base = a + ((t / (w.TH * w.TW) * w.OH + oy) * w.OW + ox) * w.O;
-    const bool down = oy + 1 < w.OH, right = ox + 1 < w.OW;
-    px[0][0] = base;
-    px[0][1] = right ? base + w.O : nullptr;
-    px[1][0] = down ? base + w.OW * w.O : nullptr;
-    px[1][1] = down && right ? base + (w.OW + 1) * w.O : nullptr;
-  }
-
-  // A^T m A (+ bias, clamped to [lo, hi]) for the channels at o; out[r][s] is
-  // output pixel (r, s) of the tile, or null past the edge. A^T = [1 1 1 0; 0 1 -1 -1].
-  template <class X>
+  // A^T m A (+ bias, clamped to [lo, hi]) for the channels at o into the
+  // tile's output pixels out (null past the edge).
+  template <int M, class X>
   static void wino_output_lanes(const T* m, int64_t step, const T* bias, typename X::V lo, typename X::V hi,
-                                bool clamp, T* const (&out)[2][2], int64_t o) {
-    using XV = typename X::V;
-    XV s[2][4];
+                                bool clamp, T* const (&out)[M][M], int64_t o) {
+    constexpr int A = M + 2;
+    typename X::V s[A][A], y[M][M];
+#pragma GCC unroll 8
+    for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < A; ++j) s[i][j] = X::load(m + (A * i + j) * step);
+    sandwich<X>(Wino1D<M, X>::output, s, y);
+    const typename X::V b = bias ? X::load(bias + o) : X::zero();
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
-      const XV m0 = X::load(m + j * step), m1 = X::load(m + (4 + j) * step), m2 = X::load(m + (8 + j) * step),
-               m3 = X::load(m + (12 + j) * step);
-      s[0][j] = X::add(X::add(m0, m1), m2);
-      s[1][j] = X::sub(X::sub(m1, m2), m3);
-    }
-    const XV b = bias ? X::load(bias + o) : X::zero();
-#pragma GCC unroll 2
-    for (int r = 0; r < 2; ++r) {
-      const XV y[2] = {X::add(X::add(X::add(s[r][0], s[r][1]), s[r][2]), b),
-                       X::add(X::sub(X::sub(s[r][1], s[r][2]), s[r][3]), b)};
-#pragma GCC unroll 2
-      for (int k = 0; k < 2; ++k)
-        if (out[r][k]) X::store(out[r][k] + o, clamp ? X::min(hi, X::max(lo, y[k])) : y[k]);
-    }
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+      for (int k = 0; k < M; ++k) {
+        const typename X::V v = X::add(y[r][k], b);
+        if (out[r][k]) X::store(out[r][k] + o, clamp ? X::min(hi, X::max(lo, v)) : v);
+      }
   }
 
-  static void wino_output(const WinoGeom& w, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y) {
+  template <int M>
+  static void wino_output_tiles(const WinoGeom& w, const T* Mx, int64_t t0, int64_t t1, const T* bias, Act act,
+                                T* y) {
     const int64_t O = w.O, step = (t1 - t0) * O;
     const T inf = std::numeric_limits<T>::infinity();
     const bool clamp = act == Act::relu || act == Act::relu6;
     const T lo = clamp ? T(0) : -inf, hi = act == Act::relu6 ? T(6) : inf;
     for (int64_t t = t0; t < t1; ++t) {
-      T* out[2][2];
-      tile_pixels(w, y, t, out);
-      const T* m = M + (t - t0) * O;
+      T* out[M][M];
+      tile_pixels<M>(w, y, t, out);
+      const T* m = Mx + (t - t0) * O;
       int64_t o = 0;
       for (; o + L <= O; o += L)
-        wino_output_lanes<Ops>(m + o, step, bias, Ops::set1(lo), Ops::set1(hi), clamp, out, o);
-      for (; o < O; ++o) wino_output_lanes<Lane>(m + o, step, bias, lo, hi, clamp, out, o);
+        wino_output_lanes<M, Ops>(m + o, step, bias, Ops::set1(lo), Ops::set1(hi), clamp, out, o);
+      for (; o < O; ++o) wino_output_lanes<M, Lane>(m + o, step, bias, lo, hi, clamp, out, o);
       if (act == Act::sigmoid || act == Act::tanh)
-        for (int r = 0; r < 2; ++r)
-          for (int k = 0; k < 2; ++k)
+        for (int r = 0; r < M; ++r)
+          for (int k = 0; k < M; ++k)
             if (out[r][k]) act_inplace(act, out[r][k], O);
     }
   }
 
-  // A g A^T for the channels at o of the 2x2 block of output gradients whose
-  // pixels are src[r][s] (null past the edge): A = [1 0; 1 1; 1 -1; 0 -1].
-  template <class X>
-  static void wino_grad_lanes(const T* const (&src)[2][2], int64_t o, T* v, int64_t step) {
-    using XV = typename X::V;
-    XV g[2][2], u[4][2];
-#pragma GCC unroll 2
-    for (int r = 0; r < 2; ++r)
-#pragma GCC unroll 2
-      for (int k = 0; k < 2; ++k) g[r][k] = src[r][k] ? X::load(src[r][k] + o) : X::zero();
-#pragma GCC unroll 2
-    for (int k = 0; k < 2; ++k) {
-      u[0][k] = g[0][k];
-      u[1][k] = X::add(g[0][k], g[1][k]);
-      u[2][k] = X::sub(g[0][k], g[1][k]);
-      u[3][k] = X::sub(X::zero(), g[1][k]);
-    }
+  // A g A^T for the channels at o of the tile's M x M block of output
+  // gradients src (null past the edge).
+  template <int M, class X>
+  static void wino_grad_lanes(const T* const (&src)[M][M], int64_t o, T* v, int64_t step) {
+    constexpr int A = M + 2;
+    typename X::V g[M][M], u[A][A];
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      X::store(v + (4 * i) * step, u[i][0]);
-      X::store(v + (4 * i + 1) * step, X::add(u[i][0], u[i][1]));
-      X::store(v + (4 * i + 2) * step, X::sub(u[i][0], u[i][1]));
-      X::store(v + (4 * i + 3) * step, X::sub(X::zero(), u[i][1]));
+    for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+      for (int k = 0; k < M; ++k) g[r][k] = src[r][k] ? X::load(src[r][k] + o) : X::zero();
+    sandwich<X>(Wino1D<M, X>::grad, g, u);
+#pragma GCC unroll 8
+    for (int i = 0; i < A; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < A; ++j) X::store(v + (A * i + j) * step, u[i][j]);
+  }
+
+  template <int M>
+  static void wino_grad_tiles(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
+    const int64_t O = w.O, step = (t1 - t0) * O;
+    for (int64_t t = t0; t < t1; ++t) {
+      const T* src[M][M];
+      tile_pixels<M>(w, g, t, src);
+      T* v = Gt + (t - t0) * O;
+      int64_t o = 0;
+      for (; o + L <= O; o += L) wino_grad_lanes<M, Ops>(src, o, v + o, step);
+      for (; o < O; ++o) wino_grad_lanes<M, Lane>(src, o, v + o, step);
     }
   }
 
+  static void wino_input(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
+    w.m == 4 ? wino_input_tiles<4>(w, x, t0, t1, V) : wino_input_tiles<2>(w, x, t0, t1, V);
+  }
+  static void wino_output(const WinoGeom& w, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y) {
+    w.m == 4 ? wino_output_tiles<4>(w, M, t0, t1, bias, act, y) : wino_output_tiles<2>(w, M, t0, t1, bias, act, y);
+  }
   static void wino_grad(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
-    const int64_t O = w.O, step = (t1 - t0) * O;
-    for (int64_t t = t0; t < t1; ++t) {
-      const T* src[2][2];
-      tile_pixels(w, g, t, src);
-      T* v = Gt + (t - t0) * O;
-      int64_t o = 0;
-      for (; o + L <= O; o += L) wino_grad_lanes<Ops>(src, o, v + o, step);
-      for (; o < O; ++o) wino_grad_lanes<Lane>(src, o, v + o, step);
-    }
+    w.m == 4 ? wino_grad_tiles<4>(w, g, t0, t1, Gt) : wino_grad_tiles<2>(w, g, t0, t1, Gt);
   }
 
   static Kernels<T> table() {
