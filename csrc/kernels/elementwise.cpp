@@ -267,6 +267,11 @@ Tensor unary_grad(Unary op, const Tensor& x, const Tensor& dy, double alpha, int
   return TT_DISPATCH_FLOAT(x.dtype, name, [&](auto tag) {
     using T = decltype(tag);
     const T al = T(alpha);
+    if (op == Unary::relu && order == 1)  // the common case, as a loop that vectorises: both
+      return map2<T, T>(dy, x, x.dtype, name, [](T g, T v) {  // sides evaluated, so a select (no branch)
+        const T off = g * T(0);
+        return v > T(0) ? g : off;
+      });
     return map2<T, T>(dy, x, x.dtype, name,
                       [op, al, order](T g, T v) { return g * activation_derivative<T>(op, v, al, order); });
   });
