@@ -121,19 +121,22 @@ void add_parts(T* out, const T* parts, int64_t nparts, int64_t stride, int64_t n
   });
 }
 
-// The kernels of conv_kernels.h for the ISA in use.
+// The kernels of conv_kernels.h for the ISA in use: float32 per ISA; float64
+// (gradient checks) runs the portable build on every CPU.
 template <typename T>
 const convk::Kernels<T>& isa_kernels() {
   static const convk::Kernels<T> portable = convk::kernels_portable<T>();
 #if defined(__x86_64__) || defined(_M_X64)
-  // Each table is built on first use only: building one runs code compiled for its ISA.
-  if (isa() == Isa::avx512) {
-    static const convk::Kernels<T> avx512 = convk::kernels_avx512<T>();
-    return avx512;
-  }
-  if (isa() == Isa::avx2) {
-    static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>();
-    return avx2;
+  if constexpr (std::is_same_v<T, float>) {
+    // Each table is built on first use only: building one runs code compiled for its ISA.
+    if (isa() == Isa::avx512) {
+      static const convk::Kernels<T> avx512 = convk::kernels_avx512<T>();
+      return avx512;
+    }
+    if (isa() == Isa::avx2) {
+      static const convk::Kernels<T> avx2 = convk::kernels_avx2<T>();
+      return avx2;
+    }
   }
 #endif
   return portable;

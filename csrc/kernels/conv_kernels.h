@@ -1,7 +1,8 @@
 // The convolution kernels that depend on the instruction set, written once
 // against a small vector interface `Ops` and compiled once per ISA
 // (conv_kernels.cpp: portable 16-byte vectors, conv_kernels_avx2.cpp,
-// conv_kernels_avx512.cpp):
+// conv_kernels_avx512.cpp; the last two float32 only, float64 serves
+// gradient checks and runs the portable build):
 //  - im2col / col2im for the GEMM strategy (vector copies of contiguous runs);
 //  - direct kernels for inputs with few channels (Cin <= 4, first layers),
 //    where K = KH*KW*Cin is too short for GEMM to be efficient.

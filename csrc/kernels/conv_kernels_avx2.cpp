@@ -47,41 +47,8 @@ struct Avx2F : Avx2Tiles {
   }
 };
 
-struct Avx2D : Avx2Tiles {
-  using T = double;
-  using V = __m256d;
-  static constexpr int width = 4;
-  static V zero() { return _mm256_setzero_pd(); }
-  static V set1(T x) { return _mm256_set1_pd(x); }
-  static V load(const T* p) { return _mm256_loadu_pd(p); }
-  static void store(T* p, V v) { _mm256_storeu_pd(p, v); }
-  static void store_n(T* p, V v, int n) {
-    const __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
-    _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), idx), v);
-  }
-  static V bcast(const T* p) { return _mm256_broadcast_sd(p); }
-  static V reg(V v) {  // keeps v in a register (the compiler may not fold its load into uses)
-    asm("" : "+v"(v));
-    return v;
-  }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static V add(V a, V b) { return _mm256_add_pd(a, b); }
-  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-  static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-  static V max(V a, V b) { return _mm256_max_pd(a, b); }
-  static V min(V a, V b) { return _mm256_min_pd(a, b); }
-  static T hsum(V v) {
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-  }
-  static void hsum8(const V (&v)[8], T* out) {
-    for (int i = 0; i < 8; ++i) out[i] = hsum(v[i]);
-  }
-};
-
 }  // namespace
 
 template <> Kernels<float> kernels_avx2<float>() { return Impl<Avx2F>::table(); }
-template <> Kernels<double> kernels_avx2<double>() { return Impl<Avx2D>::table(); }
 
 }  // namespace tt::kernels::convk

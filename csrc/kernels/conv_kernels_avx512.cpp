@@ -58,39 +58,8 @@ struct Avx512F : Avx512Tiles {
   }
 };
 
-struct Avx512D : Avx512Tiles {
-  using T = double;
-  using V = __m512d;
-  static constexpr int width = 8;
-  static V zero() { return _mm512_setzero_pd(); }
-  static V set1(T x) { return _mm512_set1_pd(x); }
-  static V load(const T* p) { return _mm512_loadu_pd(p); }
-  static void store(T* p, V v) { _mm512_storeu_pd(p, v); }
-  static void store_n(T* p, V v, int n) { _mm512_mask_storeu_pd(p, __mmask8((1u << n) - 1), v); }
-  static V bcast(const T* p) { return _mm512_set1_pd(*p); }
-  static V reg(V v) {  // keeps v in a register (the compiler may not fold its load into uses)
-    asm("" : "+v"(v));
-    return v;
-  }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-  static V add(V a, V b) { return _mm512_add_pd(a, b); }
-  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
-  static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-  static V max(V a, V b) { return _mm512_max_pd(a, b); }
-  static V min(V a, V b) { return _mm512_min_pd(a, b); }
-  static T hsum(V v) {
-    const __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
-    const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-  }
-  static void hsum8(const V (&v)[8], T* out) {
-    for (int i = 0; i < 8; ++i) out[i] = hsum(v[i]);
-  }
-};
-
 }  // namespace
 
 template <> Kernels<float> kernels_avx512<float>() { return Impl<Avx512F>::table(); }
-template <> Kernels<double> kernels_avx512<double>() { return Impl<Avx512D>::table(); }
 
 }  // namespace tt::kernels::convk

@@ -4,7 +4,7 @@
 namespace tt::kernels::rnn_detail {
 
 const Kernels& kernels_avx512() {
-  static const Kernels k = make_kernels();
+  static const Kernels k = make_kernels_f32(kernels_generic());
   return k;
 }
 

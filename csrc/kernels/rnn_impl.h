@@ -379,5 +379,11 @@ inline Kernels make_kernels() {
   return Kernels{&forward_entry<float>, &forward_entry<double>, &backward_entry<float>, &backward_entry<double>};
 }
 
+// float64 (gradient checks) runs the baseline build on every CPU: the ISA
+// files compile the float32 recurrence only and take float64 from `generic`.
+inline Kernels make_kernels_f32(const Kernels& generic) {
+  return Kernels{&forward_entry<float>, generic.forward_f64, &backward_entry<float>, generic.backward_f64};
+}
+
 }  // namespace
 }  // namespace tt::kernels::rnn_detail
