@@ -722,3 +722,20 @@ def test_results_are_bitwise_identical_for_one_and_two_threads(threads):
     assert len(one) == len(two)
     for i, (a, b) in enumerate(zip(one, two)):
         assert a == b, f"output {i} differs between 1 and 2 threads"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_gradient_matches_numpy_on_special_values_and_strided_input(dtype):
+    # dy * (x > 0): the gradient passes where x > 0, and elsewhere is dy * 0
+    # (so -0 for negative dy, NaN for infinite or NaN dy), as numpy computes it.
+    special = np.array([-2, -0.0, 0.0, 1e-30, 3, np.nan, np.inf, -np.inf], dtype)
+    x = np.concatenate([special, np.random.default_rng(1).standard_normal(61).astype(dtype)])
+    dy = np.resize(np.array([1.5, -1.5, np.inf, -np.inf, np.nan, -0.0, 2.0], dtype), x.size)
+    x, dy = np.tile(x, 3).reshape(3, -1), np.tile(dy, 3).reshape(3, -1)
+    with np.errstate(invalid="ignore"):
+        for xs, dys, strided in [(x, dy, False), (x.T, dy.T, True)]:  # transposed views: strided loops
+            xt, dyt = (ct(x).permute([1, 0]), ct(dy).permute([1, 0])) if strided else (ct(xs), ct(dys))
+            got = npy(_core.unary_grad(_core.Unary.relu, xt, dyt, 0.0, 1))
+            want = dys * (xs > 0)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
