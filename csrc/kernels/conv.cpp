@@ -224,7 +224,9 @@ constexpr int64_t kWinoMinChannels = 32;  // below, the GEMMs (K = channels) are
 template <typename T>
 int wino_tile(int64_t C, int64_t O, int64_t OH, int64_t OW) {
   if (!std::is_same_v<T, float> || C < kWinoMinChannels || O < kWinoMinChannels) return 0;
-  auto work = [&](int64_t m) { return double((m + 2) * (m + 2) * ((OH + m - 1) / m) * ((OW + m - 1) / m)) / double(OH * OW); };
+  auto work = [&](int64_t m) {
+    return double((m + 2) * (m + 2) * ((OH + m - 1) / m) * ((OW + m - 1) / m)) / double(OH * OW);
+  };
   if (work(4) <= 0.85 * work(2)) return 4;
   return work(2) <= 5 ? 2 : 0;  // tiles 80% filled
 }
@@ -561,7 +563,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
     using T = decltype(tag);
     const T* b = bias ? bc.data<T>() : nullptr;
     if (conv_uses_direct(g)) forward_direct(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
-    else if (const int m = wino_tile<T>(g, false)) forward_winograd(g, m, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+    else if (const int m = wino_tile<T>(g, false))
+      forward_winograd(g, m, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
     else forward_gemm(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
   });
   return y;
