@@ -708,37 +708,43 @@ struct Impl {
       }
   }
 
-  // The output (or output gradient) pixels of tile t in the (N, OH, OW, O) array a.
+  // The output pixels of tile t in the (N, OH, OW, O) array a.
   template <int M, typename Ptr>
   static void tile_pixels(const WinoGeom& w, Ptr a, int64_t t, Ptr (&px)[M][M]) {
     square<M>(a, t / (w.TH * w.TW), t / w.TW % w.TH * M, t % w.TW * M, w.OH, w.OW, w.O, px);
   }
 
-  template <int M, class X>
-  static void wino_input_lanes(const T* const (&src)[M + 2][M + 2], int64_t c, T* v, int64_t step) {
+  // Through the 2-D transform for each tile in [t0, t1): the P x P square of
+  // pixels at (M ty - py, M tx - px) of the (N, H, W, C) array a (zeros
+  // outside) into out[xi][t - t0][c] for the (M + 2)^2 results xi. P = M + 2:
+  // B^T d B of the input patch; P = M: A g A^T of the output-gradient block.
+  template <int M, int P, class X>
+  static void transform_lanes(const T* const (&src)[P][P], int64_t c, T* v, int64_t step) {
     constexpr int A = M + 2;
-    typename X::V d[A][A], u[A][A];
+    typename X::V d[P][P], u[A][A];
 #pragma GCC unroll 8
-    for (int i = 0; i < A; ++i)
+    for (int i = 0; i < P; ++i)
 #pragma GCC unroll 8
-      for (int j = 0; j < A; ++j) d[i][j] = src[i][j] ? X::load(src[i][j] + c) : X::zero();
-    sandwich<X>(Wino1D<M, X>::input, d, u);
+      for (int j = 0; j < P; ++j) d[i][j] = src[i][j] ? X::load(src[i][j] + c) : X::zero();
+    if constexpr (P == A) sandwich<X>(Wino1D<M, X>::input, d, u);
+    else sandwich<X>(Wino1D<M, X>::grad, d, u);
 #pragma GCC unroll 8
     for (int i = 0; i < A; ++i)
 #pragma GCC unroll 8
       for (int j = 0; j < A; ++j) X::store(v + (A * i + j) * step, u[i][j]);
   }
 
-  template <int M>
-  static void wino_input_tiles(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
-    const int64_t C = w.C, step = (t1 - t0) * C;
+  template <int M, int P>
+  static void transform_tiles(const WinoGeom& w, const T* a, int64_t H, int64_t W, int64_t C, int64_t py,
+                              int64_t px, int64_t t0, int64_t t1, T* out) {
+    const int64_t step = (t1 - t0) * C;
     for (int64_t t = t0; t < t1; ++t) {
-      const T* src[M + 2][M + 2];
-      square<M + 2>(x, t / (w.TH * w.TW), t / w.TW % w.TH * M - w.pt, t % w.TW * M - w.pl, w.H, w.W, C, src);
-      T* v = V + (t - t0) * C;
+      const T* src[P][P];
+      square<P>(a, t / (w.TH * w.TW), t / w.TW % w.TH * M - py, t % w.TW * M - px, H, W, C, src);
+      T* v = out + (t - t0) * C;
       int64_t c = 0;
-      for (; c + L <= C; c += L) wino_input_lanes<M, Ops>(src, c, v + c, step);
-      for (; c < C; ++c) wino_input_lanes<M, Lane>(src, c, v + c, step);
+      for (; c + L <= C; c += L) transform_lanes<M, P, Ops>(src, c, v + c, step);
+      for (; c < C; ++c) transform_lanes<M, P, Lane>(src, c, v + c, step);
     }
   }
 
@@ -786,44 +792,16 @@ struct Impl {
     }
   }
 
-  // A g A^T for the channels at o of the tile's M x M block of output
-  // gradients src (null past the edge).
-  template <int M, class X>
-  static void wino_grad_lanes(const T* const (&src)[M][M], int64_t o, T* v, int64_t step) {
-    constexpr int A = M + 2;
-    typename X::V g[M][M], u[A][A];
-#pragma GCC unroll 4
-    for (int r = 0; r < M; ++r)
-#pragma GCC unroll 4
-      for (int k = 0; k < M; ++k) g[r][k] = src[r][k] ? X::load(src[r][k] + o) : X::zero();
-    sandwich<X>(Wino1D<M, X>::grad, g, u);
-#pragma GCC unroll 8
-    for (int i = 0; i < A; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < A; ++j) X::store(v + (A * i + j) * step, u[i][j]);
-  }
-
-  template <int M>
-  static void wino_grad_tiles(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
-    const int64_t O = w.O, step = (t1 - t0) * O;
-    for (int64_t t = t0; t < t1; ++t) {
-      const T* src[M][M];
-      tile_pixels<M>(w, g, t, src);
-      T* v = Gt + (t - t0) * O;
-      int64_t o = 0;
-      for (; o + L <= O; o += L) wino_grad_lanes<M, Ops>(src, o, v + o, step);
-      for (; o < O; ++o) wino_grad_lanes<M, Lane>(src, o, v + o, step);
-    }
-  }
-
   static void wino_input(const WinoGeom& w, const T* x, int64_t t0, int64_t t1, T* V) {
-    w.m == 4 ? wino_input_tiles<4>(w, x, t0, t1, V) : wino_input_tiles<2>(w, x, t0, t1, V);
+    w.m == 4 ? transform_tiles<4, 6>(w, x, w.H, w.W, w.C, w.pt, w.pl, t0, t1, V)
+             : transform_tiles<2, 4>(w, x, w.H, w.W, w.C, w.pt, w.pl, t0, t1, V);
   }
   static void wino_output(const WinoGeom& w, const T* M, int64_t t0, int64_t t1, const T* bias, Act act, T* y) {
     w.m == 4 ? wino_output_tiles<4>(w, M, t0, t1, bias, act, y) : wino_output_tiles<2>(w, M, t0, t1, bias, act, y);
   }
   static void wino_grad(const WinoGeom& w, const T* g, int64_t t0, int64_t t1, T* Gt) {
-    w.m == 4 ? wino_grad_tiles<4>(w, g, t0, t1, Gt) : wino_grad_tiles<2>(w, g, t0, t1, Gt);
+    w.m == 4 ? transform_tiles<4, 4>(w, g, w.OH, w.OW, w.O, 0, 0, t0, t1, Gt)
+             : transform_tiles<2, 2>(w, g, w.OH, w.OW, w.O, 0, 0, t0, t1, Gt);
   }
 
   static Kernels<T> table() {
