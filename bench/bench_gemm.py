@@ -1,6 +1,7 @@
 """GEMM throughput of tinytf against numpy (OpenBLAS), PyTorch and TensorFlow.
 
     PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 3] [--stat median|best] [--f64]
+        [--shapes squares,training,lstm]
 
 Each framework runs in its own worker process (so thread settings and OpenMP
 runtimes never meet), on the same inputs (same seed, same values), at each
@@ -39,9 +40,19 @@ FRAMEWORKS = ["tinytf", "numpy", "torch", "tensorflow"]
 SETTLE_S = 0.3
 
 
+# The LSTM workload's whole-sequence GEMMs (batch 64 x 80 steps, 128 inputs, 64 units).
+LSTM = [
+    (5120, 128, 256, False, False, "LSTM x W"),
+    (128, 5120, 256, True, False, "LSTM dW = x^T dz"),
+    (64, 5120, 256, True, False, "LSTM dU = h^T dz"),
+    (5120, 256, 128, False, True, "LSTM dx = dz W^T"),
+]
+SETS = {"squares": [(n, n, n, False, False, f"square {n}") for n in SQUARES], "training": TRAINING, "lstm": LSTM}
+selected = ["squares", "training"]  # --shapes
+
+
 def shapes():
-    out = [(n, n, n, False, False, f"square {n}") for n in SQUARES]
-    return out + TRAINING
+    return [shape for name in selected for shape in SETS[name]]
 
 
 # ---- worker: one framework, one thread count, commands on stdin -----------------
@@ -146,7 +157,7 @@ class Worker:
             env.pop("OPENBLAS_L2_SIZE", None)
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--threads", str(threads),
-               "--dtype", dtype, "--reps", str(reps), "--stat", stat]
+               "--dtype", dtype, "--reps", str(reps), "--stat", stat, "--shapes", ",".join(selected)]
         self.framework = framework
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
@@ -238,7 +249,11 @@ def main():
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     ap.add_argument("--worker")
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--shapes", default="squares,training", help=f"comma-separated sets of {sorted(SETS)}")
     args = ap.parse_args()
+    selected[:] = args.shapes.split(",")
+    if not set(selected) <= set(SETS):
+        ap.error(f"--shapes: unknown set in {args.shapes!r}; choose from {sorted(SETS)}")
     if args.worker:
         worker(args.worker, int(args.threads), args.dtype, args.reps, args.stat)
         return
