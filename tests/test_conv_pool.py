@@ -272,6 +272,24 @@ def test_non_contiguous_inputs():
         np.testing.assert_allclose(arr(_core.max_pool2d(x, 2, 2, "SAME")), ref_pool(xn, (2, 2), (2, 2), "SAME", "max"))
 
 
+@pytest.mark.parametrize("shape", [(16, 13, 13, 32, 64, "VALID"), (8, 16, 16, 64, 128, "SAME"), (8, 6, 6, 32, 48, "SAME")],
+                         ids=["convnet-conv2", "16x16", "f2x2"])
+def test_float32_winograd_stays_close_to_float64(shape):
+    # The Winograd paths round more than a direct sum (F(4x4): ~6e-6 of the
+    # largest value, F(2x2): ~3e-7); the float64 path is exact GEMM. A wrong or
+    # badly rounded transform coefficient shows up here long before rtol=2e-4.
+    N, H, W, C, O, pad = shape
+    x = RNG.standard_normal((N, H, W, C))
+    w = RNG.standard_normal((3, 3, C, O)) / np.sqrt(9 * C)
+    y = arr(_core.conv2d(core(x), core(w), (1, 1), (1, 1), pad))
+    dy = RNG.standard_normal(y.shape)
+    y32 = arr(_core.conv2d(core(x.astype(np.float32)), core(w.astype(np.float32)), (1, 1), (1, 1), pad))
+    got = _core.conv2d_backward(*(core(a.astype(np.float32)) for a in (x, w, y, dy)), (1, 1), (1, 1), pad)
+    want = _core.conv2d_backward(core(x), core(w), core(y), core(dy), (1, 1), (1, 1), pad)
+    for g32, g64 in [(y32, y)] + [(arr(a), arr(b)) for a, b in zip(got, want)]:
+        assert np.abs(g32 - g64).max() <= 2e-5 * np.abs(g64).max()
+
+
 # --- determinism -----------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(8, 16, 16, 3, 32), (4, 12, 12, 64, 16), (16, 10, 10, 32, 48), (24, 6, 6, 32, 48)],
