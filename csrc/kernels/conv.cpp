@@ -237,34 +237,47 @@ int wino_tile(const ConvGeom& g, bool input_gradient) {
   return input_gradient ? wino_tile<T>(g.O, g.C, g.H, g.W) : wino_tile<T>(g.C, g.O, g.OH, g.OW);
 }
 
+// out = K in K^T for n lanes at once (a run of channel pairs, so the loops
+// vectorise), K an R x S matrix given as k(r, i): in[(S i + j) in_step + l]
+// for i, j < S, out[(R r + c) out_step + l] for r, c < R.
+constexpr int kRun = 64;
+template <int R, int S, typename T, typename K>
+void sandwich_run(const K& k, const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n) {
+  T t[R][S][kRun];  // K in
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < S; ++j)
+      for (int64_t l = 0; l < n; ++l) {
+        T sum = 0;
+        for (int i = 0; i < S; ++i) sum += T(k(r, i)) * in[(S * i + j) * in_step + l];
+        t[r][j][l] = sum;
+      }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < R; ++c) {
+      T* o = out + (R * r + c) * out_step;
+      for (int64_t l = 0; l < n; ++l) {
+        T sum = 0;
+        for (int j = 0; j < S; ++j) sum += t[r][j][l] * T(k(c, j));
+        o[l] = sum;
+      }
+    }
+}
+
 // U[xi][i][o] = (G f G^T)[xi] for the 3x3 filter f from input channel i to
 // output channel o: f(kh, kw) = w[kh][kw][i][o], or with `flip` (the input
-// gradient: channels swapped) w[2 - kh][2 - kw][o][i]. Runs of kRun output
-// channels at a time, so the loops over them vectorise.
-constexpr int kRun = 64;
+// gradient: channels swapped) w[2 - kh][2 - kw][o][i]; kRun channels o at a time.
 template <int M, typename T>
 void wino_filter(const T* w, int64_t C, int64_t O, bool flip, T* U) {
-  constexpr int A = M + 2;
-  const auto& G = convk::WinoMats<M>::G.v;
+  const auto g = [](int r, int i) { return convk::WinoG<M>::G[r][i]; };
   const int64_t CI = flip ? O : C, CO = flip ? C : O;
   parallel_for(0, CI, std::max<int64_t>(1, 4096 / std::max<int64_t>(CO, 1)), [&](int64_t i0, int64_t i1) {
-    T f[9][kRun], t[A][3][kRun];
+    T f[9][kRun];
     for (int64_t i = i0; i < i1; ++i)
       for (int64_t o0 = 0; o0 < CO; o0 += kRun) {
         const int64_t n = std::min<int64_t>(kRun, CO - o0);
         for (int k = 0; k < 9; ++k)
           for (int64_t l = 0; l < n; ++l)
             f[k][l] = flip ? w[(8 - k) * C * O + (o0 + l) * O + i] : w[k * C * O + i * O + o0 + l];
-        for (int a = 0; a < A; ++a)
-          for (int b = 0; b < 3; ++b)
-            for (int64_t l = 0; l < n; ++l)
-              t[a][b][l] = T(G[a][0]) * f[b][l] + T(G[a][1]) * f[3 + b][l] + T(G[a][2]) * f[6 + b][l];
-        for (int a = 0; a < A; ++a)
-          for (int b = 0; b < A; ++b) {
-            T* u = U + ((A * a + b) * CI + i) * CO + o0;
-            for (int64_t l = 0; l < n; ++l)
-              u[l] = t[a][0][l] * T(G[b][0]) + t[a][1][l] * T(G[b][1]) + t[a][2][l] * T(G[b][2]);
-          }
+        sandwich_run<M + 2, 3>(g, &f[0][0], kRun, U + i * CO + o0, CI * CO, n);
       }
   });
 }
@@ -311,28 +324,10 @@ void forward_winograd(const ConvGeom& g, int m, const T* x, const T* w, const T*
 // dw = G^T dU G for each channel pair j from dU[xi][j], kRun pairs at a time.
 template <int M, typename T>
 void wino_filter_grad_out(const T* dU, int64_t CO, T* dw) {
-  constexpr int A = M + 2;
-  const auto& G = convk::WinoMats<M>::G.v;
+  const auto gt = [](int r, int i) { return convk::WinoG<M>::G[i][r]; };
   parallel_for(0, (CO + kRun - 1) / kRun, std::max<int64_t>(1, 4096 / kRun), [&](int64_t r0, int64_t r1) {
-    T r[3][A][kRun];
-    for (int64_t j0 = r0 * kRun; j0 < std::min(CO, r1 * kRun); j0 += kRun) {
-      const int64_t n = std::min<int64_t>(kRun, CO - j0);
-      for (int a = 0; a < 3; ++a)
-        for (int b = 0; b < A; ++b) {
-          for (int64_t l = 0; l < n; ++l) r[a][b][l] = 0;
-          for (int k = 0; k < A; ++k)
-            if (G[k][a] != 0)
-              for (int64_t l = 0; l < n; ++l) r[a][b][l] += T(G[k][a]) * dU[(A * k + b) * CO + j0 + l];
-        }
-      for (int a = 0; a < 3; ++a)
-        for (int c = 0; c < 3; ++c) {
-          T* out = dw + (a * 3 + c) * CO + j0;
-          for (int64_t l = 0; l < n; ++l) out[l] = 0;
-          for (int b = 0; b < A; ++b)
-            if (G[b][c] != 0)
-              for (int64_t l = 0; l < n; ++l) out[l] += r[a][b][l] * T(G[b][c]);
-        }
-    }
+    for (int64_t j0 = r0 * kRun; j0 < std::min(CO, r1 * kRun); j0 += kRun)
+      sandwich_run<3, M + 2>(gt, dU + j0, CO, dw + j0, CO, std::min<int64_t>(kRun, CO - j0));
   });
 }
 

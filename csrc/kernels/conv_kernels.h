@@ -55,45 +55,24 @@ struct WinoGeom {
   int64_t tiles() const { return N * TH * TW; }
 };
 
-template <int R, int C>
-struct Mat {
-  double v[R][C];
-};
-
-template <int R, int C>
-constexpr Mat<C, R> transpose(const Mat<R, C>& a) {
-  Mat<C, R> t{};
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) t.v[c][r] = a.v[r][c];
-  return t;
-}
-
-// The transforms of F(m x m, 3x3) (Lavin & Gray, 2016; interpolation points
-// 0, -1, 1 for m = 2 and 0, +-1, +-2 for m = 4): an output tile is
+// The filter transform G of F(m x m, 3x3) (Lavin & Gray, 2016; interpolation
+// points 0, -1, 1 for m = 2 and 0, +-1, +-2 for m = 4): an output tile is
 // A^T [(G f G^T) .* (B^T d B)] A for the 3x3 filter f and the input patch d.
+// B^T and A^T are spelled out with the 1-D transforms of Impl (Wino1D).
 template <int M>
-struct WinoMats;
+struct WinoG;
 template <>
-struct WinoMats<2> {
-  static constexpr Mat<4, 4> BT{{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
-  static constexpr Mat<4, 3> G{{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}};
-  static constexpr Mat<2, 4> AT{{{1, 1, 1, 0}, {0, 1, -1, -1}}};
+struct WinoG<2> {
+  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 };
 template <>
-struct WinoMats<4> {
-  static constexpr Mat<6, 6> BT{{{4, 0, -5, 0, 1, 0},
-                                 {0, -4, -4, 1, 1, 0},
-                                 {0, 4, -4, -1, 1, 0},
-                                 {0, -2, -1, 2, 1, 0},
-                                 {0, 2, -1, -2, 1, 0},
-                                 {0, 4, 0, -5, 0, 1}}};
-  static constexpr Mat<6, 3> G{{{1.0 / 4, 0, 0},
-                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                {0, 0, 1}}};
-  static constexpr Mat<4, 6> AT{{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
+struct WinoG<4> {
+  static constexpr double G[6][3] = {{1.0 / 4, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
 };
 
 template <typename T>
@@ -610,52 +589,35 @@ struct Impl {
     static V min(V a, V b) { return a < b ? a : b; }
   };
 
-  // out[r] = sum over c of K[r][c] in[c] for a constant K, in column order:
-  // zero terms dropped, +-1 as additions and subtractions. Fully unrolled, K
-  // folds into the code.
-  template <class X, int R, int C>
-  static void combine(const Mat<R, C>& K, const typename X::V (&in)[C], typename X::V (&out)[R]) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      typename X::V acc = X::zero();
-      bool first = true;
-#pragma GCC unroll 8
-      for (int c = 0; c < C; ++c) {
-        const double k = K.v[r][c];
-        if (k == 0) continue;
-        if (first) acc = k == 1 ? in[c] : k == -1 ? X::sub(X::zero(), in[c]) : X::mul(X::set1(T(k)), in[c]);
-        else acc = k == 1 ? X::add(acc, in[c]) : k == -1 ? X::sub(acc, in[c]) : X::fma(X::set1(T(k)), in[c], acc);
-        first = false;
-      }
-      out[r] = acc;
-    }
-  }
-
   // The one-dimensional transforms x -> B^T x (input), A^T x (output) and A x
-  // (filter gradient). F(2x2) straight from the matrices (entries +-1); F(4x4)
-  // with the terms its rows share computed once.
+  // (filter gradient); F(4x4)'s compute the terms their rows share once.
   template <int M, class X>
   struct Wino1D {
     using XV = typename X::V;
     static XV fma(T k, XV a, XV b) { return X::fma(X::set1(k), a, b); }
+    static XV scale(T k, XV a) { return X::mul(X::set1(k), a); }
     static void input(const XV (&d)[M + 2], XV (&o)[M + 2]) {
-      if constexpr (M == 2) {
-        combine<X>(WinoMats<2>::BT, d, o);
-      } else {  // rows 1-2 and 3-4 of B^T are sums and differences of two terms
+      if constexpr (M == 2) {  // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+        o[0] = X::sub(d[0], d[2]);
+        o[1] = X::add(d[1], d[2]);
+        o[2] = X::sub(d[2], d[1]);
+        o[3] = X::sub(d[1], d[3]);
+      } else {  // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
         const XV a = fma(-4, d[2], d[4]), b = fma(-4, d[1], d[3]), c = X::sub(d[4], d[2]);
-        const XV e = X::mul(X::set1(2), X::sub(d[3], d[1]));
-        o[0] = X::add(fma(-5, d[2], X::mul(X::set1(4), d[0])), d[4]);
+        const XV e = scale(2, X::sub(d[3], d[1]));
+        o[0] = X::add(fma(-5, d[2], scale(4, d[0])), d[4]);
         o[1] = X::add(a, b);
         o[2] = X::sub(a, b);
         o[3] = X::add(c, e);
         o[4] = X::sub(c, e);
-        o[5] = X::add(fma(-5, d[3], X::mul(X::set1(4), d[1])), d[5]);
+        o[5] = X::add(fma(-5, d[3], scale(4, d[1])), d[5]);
       }
     }
     static void output(const XV (&m)[M + 2], XV (&o)[M]) {
-      if constexpr (M == 2) {
-        combine<X>(WinoMats<2>::AT, m, o);
-      } else {
+      if constexpr (M == 2) {  // A^T = [1 1 1 0; 0 1 -1 -1]
+        o[0] = X::add(X::add(m[0], m[1]), m[2]);
+        o[1] = X::sub(X::sub(m[1], m[2]), m[3]);
+      } else {  // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
         const XV a = X::add(m[1], m[2]), b = X::sub(m[1], m[2]), c = X::add(m[3], m[4]), e = X::sub(m[3], m[4]);
         o[0] = X::add(X::add(m[0], a), c);
         o[1] = fma(2, e, b);
@@ -663,12 +625,15 @@ struct Impl {
         o[3] = X::add(fma(8, e, b), m[5]);
       }
     }
-    static void grad(const XV (&g)[M], XV (&o)[M + 2]) {
+    static void grad(const XV (&g)[M], XV (&o)[M + 2]) {  // A = (A^T)^T
       if constexpr (M == 2) {
-        combine<X>(transpose(WinoMats<2>::AT), g, o);
-      } else {  // A = (A^T)^T: its rows pair up as even +- odd terms
+        o[0] = g[0];
+        o[1] = X::add(g[0], g[1]);
+        o[2] = X::sub(g[0], g[1]);
+        o[3] = X::sub(X::zero(), g[1]);
+      } else {  // its rows pair up as even +- odd terms
         const XV e = X::add(g[0], g[2]), od = X::add(g[1], g[3]), e4 = fma(4, g[2], g[0]);
-        const XV od4 = X::mul(X::set1(2), fma(4, g[3], g[1]));
+        const XV od4 = scale(2, fma(4, g[3], g[1]));
         o[0] = g[0];
         o[1] = X::add(e, od);
         o[2] = X::sub(e, od);
