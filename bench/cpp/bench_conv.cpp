@@ -14,10 +14,6 @@
 #include <functional>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include "../../csrc/core/cpu.h"
 #include "../../csrc/core/parallel.h"
 #include "../../csrc/kernels/conv.h"
@@ -60,41 +56,6 @@ void measure(std::vector<Item>& items, double budget, double peak) {
   }
 }
 
-#if defined(__x86_64__)
-// 16 independent FMA chains: enough to fill two FMA pipes of latency 4.
-__attribute__((target("avx512f"))) double fma_probe_avx512(int64_t iters) {
-  __m512 acc[16];
-  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(float(i));
-  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
-  for (int64_t it = 0; it < iters; ++it)
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
-  __m512 s = acc[0];
-  for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
-  float out[16];
-  _mm512_storeu_ps(out, s);
-  return out[0];
-}
-#endif
-
-// Peak float32 FMA rate of one core, GFLOP/s (best of several runs).
-double fma_peak() {
-#if defined(__x86_64__)
-  if (cpu_best_isa() != Isa::avx512) return 0;
-  const int64_t iters = 2000000;
-  double best = 1e30, sink = 0;
-  for (int r = 0; r < 7; ++r) {
-    const double t0 = now();
-    sink += fma_probe_avx512(iters);
-    best = std::min(best, now() - t0);
-  }
-  if (sink == 12345) std::puts("");
-  return 2.0 * 16 * 16 * double(iters) / best * 1e-9;
-#else
-  return 0;
-#endif
-}
-
 Tensor randn(const Shape& s) {
   Tensor t = Tensor::empty(s, DType::f32);
   float* p = t.data<float>();
@@ -112,12 +73,11 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   const double budget = argc > 2 ? std::atof(argv[2]) : 0.5;
   set_num_threads(threads);
-  const double peak1 = fma_peak();
-  std::printf("threads %d, isa %s, fp32 FMA peak %.0f GFLOP/s per core (%.0f for %d threads)\n", threads,
-              isa_name(isa()), peak1, peak1 * threads, threads);
+  const double peak = fma_peak_gflops(false);
+  std::printf("threads %d, isa %s, fp32 FMA peak %.0f GFLOP/s on %d threads\n", threads, isa_name(isa()), peak,
+              threads);
   std::printf("times in ms as min / median of interleaved runs; GF = GFLOP/s at the min; %%pk = fraction of the "
               "%d-thread peak\n\n", threads);
-  const double peak = peak1 * threads;
   struct S {
     int64_t N, H, W, C, O, k;
   };

@@ -59,7 +59,7 @@ struct IsaKernels {
   Blocking f32, f64;
   BlockFn<float> block_f32;
   BlockFn<double> block_f64;
-  double (*fma_probe_f32)(int64_t iters);  // 32 * f32.w * iters flops
+  double (*fma_probe_f32)(int64_t iters);  // 24 * f32.w * iters flops
   double (*fma_probe_f64)(int64_t iters);
 };
 
