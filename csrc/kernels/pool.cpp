@@ -111,7 +111,7 @@ void for_each_window_row(const PoolGeom& g, const T* x, T* y, const F& fn) {
 }
 
 const PoolRows& pool_rows() {
-  static const PoolRows baseline = make_pool_rows();
+  static const PoolRows baseline = make_pool_rows<16>();
   switch (isa()) {
     case Isa::avx512: return pool_rows_avx512();
     case Isa::avx2: return pool_rows_avx2();

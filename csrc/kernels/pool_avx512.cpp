@@ -4,7 +4,7 @@
 namespace tt::kernels {
 
 const PoolRows& pool_rows_avx512() {
-  static const PoolRows rows = make_pool_rows();
+  static const PoolRows rows = make_pool_rows<64>();
   return rows;
 }
 

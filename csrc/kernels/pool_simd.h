@@ -29,19 +29,20 @@ const PoolRows& pool_rows_avx512();
 
 namespace {
 
-// Channels go in blocks of one 64-byte vector (16 float32, 8 float64),
-// written with GCC's vector extensions: each file's compiler turns a block
-// into one AVX-512 operation, two AVX2 or four SSE2 ones (a plain loop over
-// such a select of floats beside one of places ran scalar). Channels past the
-// last whole block take a scalar loop with the same arithmetic.
-template <typename T>
+// Channels go in blocks of one vector of the file's width (Bytes: 64 for
+// AVX-512, 32 for AVX2, 16 for the baseline's SSE2), written with GCC's vector
+// extensions, which turn a block into single instructions (a plain loop over
+// such a select of floats beside one of places ran scalar; so does a vector
+// wider than the ISA's, whose selects GCC lowers lane by lane). Channels past
+// the last whole block take a scalar loop with the same arithmetic.
+template <typename T, int Bytes>
 struct Block {
-  static constexpr int64_t kLanes = 64 / sizeof(T);
+  static constexpr int64_t kLanes = Bytes / sizeof(T);
   using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef T V __attribute__((vector_size(64)));
-  typedef Bits B __attribute__((vector_size(64)));
-  // Through memory, never by value: a 64-byte vector argument or result
-  // would have a different ABI in the baseline file (-Wpsabi).
+  typedef T V __attribute__((vector_size(Bytes)));
+  typedef Bits B __attribute__((vector_size(Bytes)));
+  // Through memory, never by value: a vector argument or result wider than
+  // the baseline's would have a different ABI there (-Wpsabi).
   template <typename X>
   static void load(X& v, const T* p) { std::memcpy(&v, p, sizeof v); }
   template <typename X>
@@ -50,10 +51,10 @@ struct Block {
 
 // The maximum of each window and the place of its first maximum: a later tap
 // wins only when strictly greater (ties and NaN keep the earlier one).
-template <typename T, typename I>
+template <typename T, typename I, int Bytes = 16>
 void max_argmax_windows(const T* const* px, const I* places, int64_t taps, int64_t step, int64_t count, int64_t C,
                         T* y, I* arg) {
-  using K = Block<T>;
+  using K = Block<T, Bytes>;
   using Bits = typename K::Bits;
   for (int64_t w = 0; w < count; ++w, y += C, arg += C) {
     const int64_t off = w * step;
@@ -84,10 +85,10 @@ void max_argmax_windows(const T* const* px, const I* places, int64_t taps, int64
 // The gradient of each window to the tap its place names: every tap gets dy
 // there and +0 elsewhere (a select of bits), stored when windows cannot
 // overlap, else added.
-template <typename T, typename I, bool Store>
+template <typename T, typename I, bool Store, int Bytes = 16>
 void max_backward_windows(T* const* px, const I* places, int64_t taps, int64_t step, int64_t count, int64_t C,
                           const T* dy, const I* arg) {
-  using K = Block<T>;
+  using K = Block<T, Bytes>;
   using Bits = typename K::Bits;
   for (int64_t w = 0; w < count; ++w, dy += C, arg += C) {
     const int64_t off = w * step;
@@ -116,9 +117,10 @@ void max_backward_windows(T* const* px, const I* places, int64_t taps, int64_t s
   }
 }
 
-inline PoolRows make_pool_rows() {
-  return {&max_argmax_windows<float, uint8_t>, &max_backward_windows<float, uint8_t, true>,
-          &max_backward_windows<float, uint8_t, false>};
+template <int Bytes>
+PoolRows make_pool_rows() {
+  return {&max_argmax_windows<float, uint8_t, Bytes>, &max_backward_windows<float, uint8_t, true, Bytes>,
+          &max_backward_windows<float, uint8_t, false, Bytes>};
 }
 
 }  // namespace
