@@ -644,21 +644,28 @@ struct Impl {
     }
   };
 
-  // f s f^T for the S x S square s and a one-dimensional transform f (S -> R
-  // values): f on each row, then on each column.
-  template <class X, int S, int R, class F>
-  static void sandwich(F f, const typename X::V (&s)[S][S], typename X::V (&out)[R][R]) {
-    typename X::V rows[S][R];
+  // f s f^T for an S x S square s and a one-dimensional transform f (S -> R
+  // values): f on each row as load(i, row) gives it, then on each column,
+  // handing result (r, j) to store(r, j, value). Row by row, so only one row
+  // of s is live at a time (AVX2 has 16 vector registers, s alone 36).
+  template <class X, int S, int R, class F, class Load, class Store>
+  static void sandwich(F f, const Load& load, const Store& store) {
+    using XV = typename X::V;
+    XV rows[S][R];
 #pragma GCC unroll 8
-    for (int i = 0; i < S; ++i) f(s[i], rows[i]);
+    for (int i = 0; i < S; ++i) {
+      XV s[S];
+      load(i, s);
+      f(s, rows[i]);
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < R; ++j) {
-      typename X::V col[S], res[R];
+      XV col[S], res[R];
 #pragma GCC unroll 8
       for (int i = 0; i < S; ++i) col[i] = rows[i][j];
       f(col, res);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) out[r][j] = res[r];
+      for (int r = 0; r < R; ++r) store(r, j, res[r]);
     }
   }
 
@@ -686,17 +693,14 @@ struct Impl {
   template <int M, int P, class X>
   static void transform_lanes(const T* const (&src)[P][P], int64_t c, T* v, int64_t step) {
     constexpr int A = M + 2;
-    typename X::V d[P][P], u[A][A];
+    using XV = typename X::V;
+    const auto load = [&](int i, XV (&row)[P]) {
 #pragma GCC unroll 8
-    for (int i = 0; i < P; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < P; ++j) d[i][j] = src[i][j] ? X::load(src[i][j] + c) : X::zero();
-    if constexpr (P == A) sandwich<X>(Wino1D<M, X>::input, d, u);
-    else sandwich<X>(Wino1D<M, X>::grad, d, u);
-#pragma GCC unroll 8
-    for (int i = 0; i < A; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < A; ++j) X::store(v + (A * i + j) * step, u[i][j]);
+      for (int j = 0; j < P; ++j) row[j] = src[i][j] ? X::load(src[i][j] + c) : X::zero();
+    };
+    const auto store = [&](int i, int j, XV u) { X::store(v + (A * i + j) * step, u); };
+    if constexpr (P == A) sandwich<X, P, A>(Wino1D<M, X>::input, load, store);
+    else sandwich<X, P, A>(Wino1D<M, X>::grad, load, store);
   }
 
   template <int M, int P>
@@ -719,20 +723,17 @@ struct Impl {
   static void wino_output_lanes(const T* m, int64_t step, const T* bias, typename X::V lo, typename X::V hi,
                                 bool clamp, T* const (&out)[M][M], int64_t o) {
     constexpr int A = M + 2;
-    typename X::V s[A][A], y[M][M];
+    using XV = typename X::V;
+    const XV b = bias ? X::load(bias + o) : X::zero();
+    const auto load = [&](int i, XV (&row)[A]) {
 #pragma GCC unroll 8
-    for (int i = 0; i < A; ++i)
-#pragma GCC unroll 8
-      for (int j = 0; j < A; ++j) s[i][j] = X::load(m + (A * i + j) * step);
-    sandwich<X>(Wino1D<M, X>::output, s, y);
-    const typename X::V b = bias ? X::load(bias + o) : X::zero();
-#pragma GCC unroll 4
-    for (int r = 0; r < M; ++r)
-#pragma GCC unroll 4
-      for (int k = 0; k < M; ++k) {
-        const typename X::V v = X::add(y[r][k], b);
-        if (out[r][k]) X::store(out[r][k] + o, clamp ? X::min(hi, X::max(lo, v)) : v);
-      }
+      for (int j = 0; j < A; ++j) row[j] = X::load(m + (A * i + j) * step);
+    };
+    const auto store = [&](int r, int k, XV y) {
+      const XV v = X::add(y, b);
+      if (out[r][k]) X::store(out[r][k] + o, clamp ? X::min(hi, X::max(lo, v)) : v);
+    };
+    sandwich<X, A, M>(Wino1D<M, X>::output, load, store);
   }
 
   template <int M>
