@@ -301,13 +301,14 @@ void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, 
   const int64_t tiles = wg.tiles(), C = wg.C, O = wg.O, P = (wg.m + 2) * (wg.m + 2);
   parallel_for(0, (tiles + kWinoTiles - 1) / kWinoTiles, 1, [&](int64_t b0, int64_t b1) {
     Tensor keep_v, keep_m;
-    T* V = scratch<T>(keep_v, P * kWinoTiles * C);
-    T* M = scratch<T>(keep_m, P * kWinoTiles * O);
+    T* V = scratch<T>(keep_v, P * convk::wino_stride<T>(kWinoTiles, C));
+    T* M = scratch<T>(keep_m, P * convk::wino_stride<T>(kWinoTiles, O));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
       kern.wino_input(wg, x, t0, t1, V);
       for (int64_t xi = 0; xi < P; ++xi)
-        gemm<T>(false, false, nt, O, C, T(1), V + xi * nt * C, C, U + xi * C * O, O, T(0), M + xi * nt * O, O);
+        gemm<T>(false, false, nt, O, C, T(1), V + xi * convk::wino_stride<T>(nt, C), C, U + xi * C * O, O, T(0),
+                M + xi * convk::wino_stride<T>(nt, O), O);
       kern.wino_output(wg, M, t0, t1, bias, act, y);
     }
   });
@@ -345,8 +346,8 @@ void filter_grad_winograd(const ConvGeom& g, int m, const T* x, const T* gr, T* 
   T* parts = scratch<T>(parts_t, groups * part);
   parallel_for(0, groups, 1, [&](int64_t g0, int64_t g1) {
     Tensor keep_v, keep_g;
-    T* V = scratch<T>(keep_v, P * kWinoTiles * C);
-    T* Gt = scratch<T>(keep_g, P * kWinoTiles * O);
+    T* V = scratch<T>(keep_v, P * convk::wino_stride<T>(kWinoTiles, C));
+    T* Gt = scratch<T>(keep_g, P * convk::wino_stride<T>(kWinoTiles, O));
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* dU = parts + grp * part;
       for (int64_t blk = blocks * grp / groups; blk < blocks * (grp + 1) / groups; ++blk) {
@@ -355,7 +356,8 @@ void filter_grad_winograd(const ConvGeom& g, int m, const T* x, const T* gr, T* 
         kern.wino_grad(wg, gr, t0, t1, Gt);
         const T beta = blk == blocks * grp / groups ? T(0) : T(1);
         for (int64_t xi = 0; xi < P; ++xi)
-          gemm<T>(true, false, C, O, nt, T(1), V + xi * nt * C, C, Gt + xi * nt * O, O, beta, dU + xi * C * O, O);
+          gemm<T>(true, false, C, O, nt, T(1), V + xi * convk::wino_stride<T>(nt, C), C,
+                  Gt + xi * convk::wino_stride<T>(nt, O), O, beta, dU + xi * C * O, O);
       }
     }
   });
