@@ -104,11 +104,14 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   const Blocking& bl = blocking_of<T>(ks);
   Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, false, false};
   // Packing copies an operand block into micro-panels: it costs a pass over
-  // the block and saves strided loads (and cache-set conflicts when a row
-  // stride is a multiple of 4 KB) in every reuse. B is reused by each row
-  // strip of C, A by each column strip. Tuned on the training shapes and
-  // squares (bench/cpp/bench_gemm). B^T must always be packed.
-  const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 4096 == 0; };
+  // the block and saves strided loads in every reuse, and cache-set conflicts
+  // when a row stride is a multiple of 1 KB (the kc rows a micro-kernel reads
+  // then fall in at most 1/16 of the L1 sets; 4 KB was the test until the
+  // LSTM's weight gradients, B rows of 1 KB, ran at 70% of the packed speed on
+  // an AMD EPYC). B is reused by each row strip of C, A by each column strip.
+  // Tuned on the training shapes and squares (bench/cpp/bench_gemm). B^T must
+  // always be packed.
+  const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 1024 == 0; };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
   p.pack_a = ta && M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda));
 
