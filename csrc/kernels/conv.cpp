@@ -305,10 +305,10 @@ void winograd(const convk::WinoGeom& wg, const T* x, const T* U, const T* bias, 
     T* M = scratch<T>(keep_m, P * convk::wino_stride<T>(kWinoTiles, O));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
+      const int64_t sv = convk::wino_stride<T>(nt, C), sm = convk::wino_stride<T>(nt, O);
       kern.wino_input(wg, x, t0, t1, V);
       for (int64_t xi = 0; xi < P; ++xi)
-        gemm<T>(false, false, nt, O, C, T(1), V + xi * convk::wino_stride<T>(nt, C), C, U + xi * C * O, O, T(0),
-                M + xi * convk::wino_stride<T>(nt, O), O);
+        gemm<T>(false, false, nt, O, C, T(1), V + xi * sv, C, U + xi * C * O, O, T(0), M + xi * sm, O);
       kern.wino_output(wg, M, t0, t1, bias, act, y);
     }
   });
@@ -352,12 +352,12 @@ void filter_grad_winograd(const ConvGeom& g, int m, const T* x, const T* gr, T* 
       T* dU = parts + grp * part;
       for (int64_t blk = blocks * grp / groups; blk < blocks * (grp + 1) / groups; ++blk) {
         const int64_t t0 = blk * kWinoTiles, t1 = std::min(tiles, t0 + kWinoTiles), nt = t1 - t0;
+        const int64_t sv = convk::wino_stride<T>(nt, C), sg = convk::wino_stride<T>(nt, O);
         kern.wino_input(wg, x, t0, t1, V);
         kern.wino_grad(wg, gr, t0, t1, Gt);
         const T beta = blk == blocks * grp / groups ? T(0) : T(1);
         for (int64_t xi = 0; xi < P; ++xi)
-          gemm<T>(true, false, C, O, nt, T(1), V + xi * convk::wino_stride<T>(nt, C), C,
-                  Gt + xi * convk::wino_stride<T>(nt, O), O, beta, dU + xi * C * O, O);
+          gemm<T>(true, false, C, O, nt, T(1), V + xi * sv, C, Gt + xi * sg, O, beta, dU + xi * C * O, O);
       }
     }
   });

@@ -297,25 +297,22 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
 
 // ---- FMA peak probe ------------------------------------------------------------
 
-// 12 independent FMA chains (more than latency x ports on current cores),
-// `iters` times: 24 * W * iters flops. Not 16: with AVX2's 16 vector registers,
-// 16 chains and the two constants spill and the probe times the spills.
-// Returns a value that depends on every chain so nothing is optimised away.
+// kFmaProbeChains independent FMA chains, `iters` times. Returns a value that
+// depends on every chain so nothing is optimised away.
 template <class S>
 double fma_probe(int64_t iters) {
   using V = typename S::V;
   using T = typename S::T;
-  constexpr int kChains = 12;
-  V acc[kChains];
+  V acc[kFmaProbeChains];
 #pragma GCC unroll 12
-  for (int i = 0; i < kChains; ++i) acc[i] = S::set1(T(i) * T(1e-3));
+  for (int i = 0; i < kFmaProbeChains; ++i) acc[i] = S::set1(T(i) * T(1e-3));
   const V b = S::set1(T(0.999)), c = S::set1(T(1e-4));
   for (int64_t it = 0; it < iters; ++it)
 #pragma GCC unroll 12
-    for (int i = 0; i < kChains; ++i) acc[i] = S::fma(acc[i], b, c);
+    for (int i = 0; i < kFmaProbeChains; ++i) acc[i] = S::fma(acc[i], b, c);
   T lanes[S::W];
   V sum = acc[0];
-  for (int i = 1; i < kChains; ++i) sum = S::add(sum, acc[i]);
+  for (int i = 1; i < kFmaProbeChains; ++i) sum = S::add(sum, acc[i]);
   S::store_n(lanes, sum, S::W);
   double r = 0;
   for (int i = 0; i < S::W; ++i) r += double(lanes[i]);

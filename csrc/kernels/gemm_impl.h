@@ -55,11 +55,16 @@ struct Workspace {
 template <typename T>
 using BlockFn = void (*)(const Problem<T>& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const Workspace<T>& ws);
 
+// Independent FMA chains of the peak probe (gemm_blocked.h): more than latency x
+// ports on current cores. Not 16: with AVX2's 16 vector registers, 16 chains and
+// the probe's two constants spill and the probe times the spills.
+constexpr int kFmaProbeChains = 12;
+
 struct IsaKernels {
   Blocking f32, f64;
   BlockFn<float> block_f32;
   BlockFn<double> block_f64;
-  double (*fma_probe_f32)(int64_t iters);  // 24 * f32.w * iters flops
+  double (*fma_probe_f32)(int64_t iters);  // 2 * kFmaProbeChains * f32.w * iters flops
   double (*fma_probe_f64)(int64_t iters);
 };
 
