@@ -77,7 +77,7 @@ SHAPES = [  # (M, K, N)
     (1, 1, 1), (0, 5, 3), (4, 0, 3), (3, 5, 0), (1, 7, 33), (13, 1, 17), (2, 3, 5),
     (12, 16, 32), (13, 17, 31), (7, 29, 65), (25, 11, 48), (37, 131, 97),
     (97, 389, 23),  # K > kc of every ISA: several passes over C
-    (1, 389, 97),  # one row: the wide strips, several passes, a narrow edge strip
+    (1, 389, 97), (1, 40, 300),  # one row: wide strips (2 and 4 strips wide), several passes, narrow edges
 ]
 
 
