@@ -13,8 +13,6 @@ import pytest
 import tinytf as tf
 from tinytf import _core
 
-_ALL_ISAS = ("scalar", "avx2", "avx512")
-ISAS = _ALL_ISAS[: _ALL_ISAS.index(_core.cpu_best_isa()) + 1]  # every path this CPU can run
 DTYPES = [np.float32, np.float64]
 ACTS = {
     _core.Act.none: lambda x: x,
@@ -23,14 +21,6 @@ ACTS = {
     _core.Act.sigmoid: lambda x: 1 / (1 + np.exp(-x)),
     _core.Act.tanh: np.tanh,
 }
-
-
-@pytest.fixture(params=ISAS)
-def isa(request):
-    saved = _core.isa()
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(saved)
 
 
 @pytest.fixture

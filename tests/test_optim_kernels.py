@@ -116,9 +116,9 @@ def make_state(dtype, slot_names, init, seed=0, shapes=SHAPES):
     return params, slots
 
 
-def run_case(name, dtype, steps=STEPS, **options):
+def run_case(name, dtype, steps=STEPS, shapes=SHAPES, **options):
     kernel, ref, names, init, hp = CASES[name]
-    params, slots = make_state(dtype, names, init)
+    params, slots = make_state(dtype, names, init, shapes=shapes)
     ref_p = [p.astype(np.float64) for p in params]
     ref_s = {k: [a.astype(np.float64) for a in v] for k, v in slots.items()}
     rng = np.random.default_rng(1)
@@ -157,9 +157,20 @@ def test_update_matches_keras_formula(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nadam_matches_keras_formula_and_carries_u_product(dtype):
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_isa_build_matches_keras_formula(isa, name, dtype):
+    # Long enough for the vector loops and several 512-element blocks, with ragged tails.
+    shapes = [(37, 29), (13,), (1031,)]
+    params, slots, ref_p, ref_s = run_case(name, dtype, shapes=shapes, clipvalue=2.0, weight_decay=0.01)
+    assert_close(params, ref_p, dtype)
+    for k in slots:
+        assert_close(slots[k], ref_s[k], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nadam_matches_keras_formula_and_carries_u_product(isa, dtype):
     hp = dict(lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
-    params, slots = make_state(dtype, ["m", "v"], 0.0)
+    params, slots = make_state(dtype, ["m", "v"], 0.0, shapes=SHAPES + [(1031,)])
     ref_p = [p.astype(np.float64) for p in params]
     ref_s = {k: [a.astype(np.float64) for a in v] for k, v in slots.items()}
     rng = np.random.default_rng(1)

@@ -1,29 +1,36 @@
 #include "optim.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <utility>
 
+#include "../core/cpu.h"
 #include "../core/iter.h"
+#include "optim_steps.h"
 
 namespace tt::kernels {
 namespace {
 
-constexpr int kMaxSlots = 3;
-constexpr int64_t kBlock = 512;  // elements per inner call: the clipped gradient copy stays in L1
+const OptimSteps& steps() {
+  static const OptimSteps generic = make_optim_steps();
+  switch (isa()) {
+    case Isa::avx512: return optim_steps_avx512();
+    case Isa::avx2: return optim_steps_avx2();
+    default: return generic;
+  }
+}
 
-// A validated update call. Slot lists keep the order the optimizer gives them;
-// an absent optional slot is null, and so is its pointer in the step function.
+// A validated update call: the tensors (gradients made contiguous) and the
+// plain pointers the ISA builds read (UpdateBatch). Slot lists keep the order
+// the optimizer gives them; an absent optional slot list is null.
 struct Batch {
-  const TensorList& params;
-  TensorList grads;  // contiguous (copies of the strided ones)
-  std::array<const TensorList*, kMaxSlots> slots{};
+  TensorList grads;
   std::vector<int64_t> offsets;  // offsets[i]: first element of params[i] in the flat range
-  GradOptions opt;
-  DType dtype = DType::f32;
+  std::vector<void*> params;
+  std::vector<const void*> grad_data;
+  std::vector<void*> slots[kMaxSlots];
+  UpdateBatch view{};
 };
 
 using NamedList = std::pair<const char*, const TensorList*>;
@@ -61,8 +68,8 @@ void check_no_overlap(const char* op, std::vector<Span> spans) {
   }
 }
 
-Batch prepare(const char* op, const TensorList& params, const TensorList& grads, std::initializer_list<NamedList> slots,
-              const GradOptions& opt) {
+void prepare(Batch& b, const char* op, const TensorList& params, const TensorList& grads,
+             std::initializer_list<NamedList> slots, const GradOptions& opt) {
   const size_t n = params.size();
   TT_CHECK(grads.size() == n, op, ": got ", n, " params but ", grads.size(), " grads");
   for (const NamedList& s : slots)
@@ -72,15 +79,15 @@ Batch prepare(const char* op, const TensorList& params, const TensorList& grads,
   TT_CHECK(opt.weight_decay.empty() || opt.weight_decay.size() == n, op, ": got ", n, " params but ",
            opt.weight_decay.size(), " weight_decay values");
 
-  Batch b{params, {}, {}, {0}, opt};
-  if (n) b.dtype = params[0].dtype;  // an empty call keeps float32 and updates nothing
-  TT_TYPE_CHECK(!n || is_floating(b.dtype), op, ": params must be float32 or float64, got ", dtype_name(b.dtype));
+  const DType dtype = n ? params[0].dtype : DType::f32;  // an empty call keeps float32 and updates nothing
+  TT_TYPE_CHECK(!n || is_floating(dtype), op, ": params must be float32 or float64, got ", dtype_name(dtype));
+  b.offsets.push_back(0);
   std::vector<Span> spans;
   for (size_t i = 0; i < n; ++i) {
     const Tensor& p = params[i];
     auto check = [&](const Tensor& t, const char* list, bool contiguous) {
-      TT_TYPE_CHECK(t.dtype == b.dtype, op, ": ", list, "[", i, "] has dtype ", dtype_name(t.dtype), ", expected ",
-                    dtype_name(b.dtype), " like params[0]");
+      TT_TYPE_CHECK(t.dtype == dtype, op, ": ", list, "[", i, "] has dtype ", dtype_name(t.dtype), ", expected ",
+                    dtype_name(dtype), " like params[0]");
       TT_CHECK(t.shape == p.shape, op, ": ", list, "[", i, "] has shape ", t.shape, ", expected ", p.shape,
                " like params[", i, "]");
       TT_CHECK(!contiguous || t.is_contiguous(), op, ": ", list, "[", i, "] must be contiguous (it is updated in place)");
@@ -94,50 +101,36 @@ Batch prepare(const char* op, const TensorList& params, const TensorList& grads,
   }
   check_no_overlap(op, std::move(spans));
 
-  size_t k = 0;
-  for (const NamedList& s : slots) b.slots[k++] = s.second;
   b.grads.reserve(n);
-  for (const Tensor& g : grads) b.grads.push_back(g.contiguous());
-  return b;
+  for (size_t i = 0; i < n; ++i) {
+    b.grads.push_back(grads[i].contiguous());
+    b.params.push_back(params[i].raw());
+    b.grad_data.push_back(b.grads[i].raw());
+  }
+  UpdateBatch& v = b.view;
+  v.dtype = dtype;
+  v.tensors = int64_t(n);
+  v.offsets = b.offsets.data();
+  v.params = b.params.data();
+  v.grads = b.grad_data.data();
+  size_t k = 0;
+  for (const NamedList& s : slots) {
+    if (s.second) {
+      for (const Tensor& t : *s.second) b.slots[k].push_back(t.raw());
+      v.slots[k] = b.slots[k].data();
+    }
+    ++k;
+  }
+  v.grad_scale = opt.grad_scale.empty() ? nullptr : opt.grad_scale.data();
+  v.weight_decay = opt.weight_decay.empty() ? nullptr : opt.weight_decay.data();
+  v.clipvalue = opt.clipvalue;
 }
 
-// The one loop every optimizer shares: walks all elements of all tensors in
-// blocks, applies the gradient transform and weight decay, then calls
-// step(n, p, g, slots) on n contiguous elements of one tensor.
-template <typename T, typename Step>
-void update_all(const Batch& b, double lr, const Step& step) {
-  const T clip = T(b.opt.clipvalue), lr_t = T(lr);
-  const std::vector<int64_t>& off = b.offsets;
-  parallel_for(0, off.back(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    const Step local_step = step;  // a private copy: its captured scalars cannot alias the arrays
-    T gbuf[kBlock];
-    // The tensor holding element `begin`: the last one starting at or before it.
-    size_t t = size_t(std::upper_bound(off.begin(), off.end(), begin) - off.begin()) - 1;
-    for (; begin < end; ++t) {
-      const int64_t stop = std::min(end, off[t + 1]);
-      const T scale = T(b.opt.grad_scale.empty() ? 1.0 : b.opt.grad_scale[t]);
-      const T decay = T(b.opt.weight_decay.empty() ? 0.0 : b.opt.weight_decay[t]);
-      for (int64_t i = begin - off[t]; i < stop - off[t]; i += kBlock) {
-        const int64_t n = std::min(kBlock, stop - off[t] - i);
-        T* p = b.params[t].data<T>() + i;
-        const T* g = b.grads[t].data<T>() + i;
-        if (scale != T(1) || clip > T(0)) {
-          for (int64_t k = 0; k < n; ++k) {
-            T x = g[k] * scale;
-            if (clip > T(0)) x = x < -clip ? -clip : (x > clip ? clip : x);  // NaN stays NaN
-            gbuf[k] = x;
-          }
-          g = gbuf;
-        }
-        if (decay != T(0))
-          for (int64_t k = 0; k < n; ++k) p[k] = p[k] - p[k] * decay * lr_t;
-        T* s[kMaxSlots];
-        for (int j = 0; j < kMaxSlots; ++j) s[j] = b.slots[j] ? (*b.slots[j])[t].data<T>() + i : nullptr;
-        local_step(n, p, g, s);
-      }
-      begin = stop;
-    }
-  });
+// Runs one rule over every element, split between threads.
+template <class Coefs>
+void update_all(const Batch& b, UpdateRange<Coefs> range, const Coefs& c) {
+  parallel_for(0, b.offsets.back(), kElementwiseGrain,
+               [&](int64_t begin, int64_t end) { range(b.view, c, begin, end); });
 }
 
 }  // namespace
@@ -145,159 +138,67 @@ void update_all(const Batch& b, double lr, const Step& step) {
 void sgd_update(const TensorList& params, const TensorList& grads, const TensorList* momentums, double lr,
                 double momentum, bool nesterov, const GradOptions& opt) {
   TT_CHECK(momentums || momentum == 0, "sgd_update: momentum=", momentum, " needs the momentums slot list");
-  const Batch b = prepare("sgd_update", params, grads, {{"momentums", momentums}}, opt);
-  TT_DISPATCH_FLOAT(b.dtype, "sgd_update", [&](auto tag) {
-    using T = decltype(tag);
-    const T lr_t = T(lr), mu = T(momentum);
-    // Keras SGD: m = m*momentum - g*lr; p += m (nesterov: p += m*momentum - g*lr); no momentum: p -= g*lr.
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T* m = s[0];
-      if (!m) {
-        for (int64_t i = 0; i < n; ++i) p[i] -= g[i] * lr_t;
-      } else if (nesterov) {
-        for (int64_t i = 0; i < n; ++i) {
-          m[i] = m[i] * mu - g[i] * lr_t;
-          p[i] += m[i] * mu - g[i] * lr_t;
-        }
-      } else {
-        for (int64_t i = 0; i < n; ++i) {
-          m[i] = m[i] * mu - g[i] * lr_t;
-          p[i] += m[i];
-        }
-      }
-    });
-  });
+  Batch b;
+  prepare(b, "sgd_update", params, grads, {{"momentums", momentums}}, opt);
+  // Keras SGD: m = m*momentum - g*lr; p += m (nesterov: p += m*momentum - g*lr); no momentum: p -= g*lr.
+  update_all(b, steps().sgd, {lr, momentum, nesterov});
 }
 
 void adam_update(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
                  const TensorList* vhat, double lr, double beta_1, double beta_2, double epsilon, int64_t step,
                  const GradOptions& opt) {
   TT_CHECK(step >= 1, "adam_update: step is the 1-based iteration, got ", step);
-  const Batch b = prepare("adam_update", params, grads, {{"m", &m}, {"v", &v}, {"vhat", vhat}}, opt);
-  TT_DISPATCH_FLOAT(b.dtype, "adam_update", [&](auto tag) {
-    using T = decltype(tag);
-    const double t = double(step);
-    // Keras Adam: alpha = lr*sqrt(1-b2^t)/(1-b1^t); p -= m*alpha / (sqrt(v) + eps).
-    const T alpha = T(lr * std::sqrt(1 - std::pow(beta_2, t)) / (1 - std::pow(beta_1, t)));
-    const T c1 = T(1 - beta_1), c2 = T(1 - beta_2), eps = T(epsilon);
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T *mm = s[0], *vv = s[1], *vh = s[2];
-      for (int64_t i = 0; i < n; ++i) {
-        mm[i] += (g[i] - mm[i]) * c1;
-        vv[i] += (g[i] * g[i] - vv[i]) * c2;
-      }
-      if (vh) {
-        for (int64_t i = 0; i < n; ++i) {
-          vh[i] = vh[i] > vv[i] ? vh[i] : vv[i];
-          p[i] -= mm[i] * alpha / (std::sqrt(vh[i]) + eps);
-        }
-      } else {
-        for (int64_t i = 0; i < n; ++i) p[i] -= mm[i] * alpha / (std::sqrt(vv[i]) + eps);
-      }
-    });
-  });
+  Batch b;
+  prepare(b, "adam_update", params, grads, {{"m", &m}, {"v", &v}, {"vhat", vhat}}, opt);
+  const double t = double(step);
+  // Keras Adam: alpha = lr*sqrt(1-b2^t)/(1-b1^t); p -= m*alpha / (sqrt(v) + eps).
+  const double alpha = lr * std::sqrt(1 - std::pow(beta_2, t)) / (1 - std::pow(beta_1, t));
+  update_all(b, steps().adam, {lr, alpha, 1 - beta_1, 1 - beta_2, epsilon});
 }
 
 void rmsprop_update(const TensorList& params, const TensorList& grads, const TensorList& velocities,
                     const TensorList* momentums, const TensorList* average_grads, double lr, double rho,
                     double momentum, double epsilon, const GradOptions& opt) {
   TT_CHECK(momentums || momentum == 0, "rmsprop_update: momentum=", momentum, " needs the momentums slot list");
-  const Batch b = prepare("rmsprop_update", params, grads,
-                          {{"velocities", &velocities}, {"momentums", momentums}, {"average_grads", average_grads}}, opt);
-  TT_DISPATCH_FLOAT(b.dtype, "rmsprop_update", [&](auto tag) {
-    using T = decltype(tag);
-    const T lr_t = T(lr), r = T(rho), c = T(1 - rho), mu = T(momentum), eps = T(epsilon);
-    // Keras RMSprop: v = rho*v + (1-rho)*g^2; inc = lr*g / sqrt(v [- a^2] + eps); p -= inc or the momentum of inc.
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T *v = s[0], *mom = s[1], *a = s[2];
-      auto loop = [&](auto centered, auto with_momentum) {  // branch-free variants, so each vectorises
-        for (int64_t i = 0; i < n; ++i) {
-          v[i] = r * v[i] + c * (g[i] * g[i]);
-          T denom = v[i] + eps;
-          if constexpr (centered) {
-            a[i] = r * a[i] + c * g[i];
-            denom = v[i] - a[i] * a[i] + eps;
-          }
-          const T inc = lr_t * g[i] / std::sqrt(denom);
-          if constexpr (with_momentum) {
-            mom[i] = mu * mom[i] + inc;
-            p[i] -= mom[i];
-          } else {
-            p[i] -= inc;
-          }
-        }
-      };
-      using Yes = std::true_type;
-      using No = std::false_type;
-      if (a) mom ? loop(Yes{}, Yes{}) : loop(Yes{}, No{});
-      else mom ? loop(No{}, Yes{}) : loop(No{}, No{});
-    });
-  });
+  Batch b;
+  prepare(b, "rmsprop_update", params, grads,
+          {{"velocities", &velocities}, {"momentums", momentums}, {"average_grads", average_grads}}, opt);
+  // Keras RMSprop: v = rho*v + (1-rho)*g^2; inc = lr*g / sqrt(v [- a^2] + eps); p -= inc or the momentum of inc.
+  update_all(b, steps().rmsprop, {lr, rho, momentum, epsilon});
 }
 
 void adagrad_update(const TensorList& params, const TensorList& grads, const TensorList& accumulators, double lr,
                     double epsilon, const GradOptions& opt) {
-  const Batch b = prepare("adagrad_update", params, grads, {{"accumulators", &accumulators}}, opt);
-  TT_DISPATCH_FLOAT(b.dtype, "adagrad_update", [&](auto tag) {
-    using T = decltype(tag);
-    const T lr_t = T(lr), eps = T(epsilon);
-    // Keras Adagrad: acc += g^2; p -= lr*g / sqrt(acc + eps).
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T* acc = s[0];
-      for (int64_t i = 0; i < n; ++i) {
-        acc[i] += g[i] * g[i];
-        p[i] -= lr_t * g[i] / std::sqrt(acc[i] + eps);
-      }
-    });
-  });
+  Batch b;
+  prepare(b, "adagrad_update", params, grads, {{"accumulators", &accumulators}}, opt);
+  // Keras Adagrad: acc += g^2; p -= lr*g / sqrt(acc + eps).
+  update_all(b, steps().adagrad, {lr, epsilon});
 }
 
 void adadelta_update(const TensorList& params, const TensorList& grads, const TensorList& accumulated_grads,
                      const TensorList& accumulated_deltas, double lr, double rho, double epsilon,
                      const GradOptions& opt) {
-  const Batch b = prepare("adadelta_update", params, grads,
-                          {{"accumulated_grads", &accumulated_grads}, {"accumulated_deltas", &accumulated_deltas}}, opt);
-  TT_DISPATCH_FLOAT(b.dtype, "adadelta_update", [&](auto tag) {
-    using T = decltype(tag);
-    const T lr_t = T(lr), r = T(rho), c = T(1 - rho), eps = T(epsilon);
-    // Keras Adadelta: ag = rho*ag + (1-rho)*g^2; d = -sqrt(ad+eps)*g / sqrt(ag+eps);
-    // ad = rho*ad + (1-rho)*d^2; p += lr*d.
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T *ag = s[0], *ad = s[1];
-      for (int64_t i = 0; i < n; ++i) {
-        ag[i] = r * ag[i] + c * (g[i] * g[i]);
-        const T d = -(std::sqrt(ad[i] + eps) * g[i] / std::sqrt(ag[i] + eps));
-        ad[i] = r * ad[i] + c * (d * d);
-        p[i] += lr_t * d;
-      }
-    });
-  });
+  Batch b;
+  prepare(b, "adadelta_update", params, grads,
+          {{"accumulated_grads", &accumulated_grads}, {"accumulated_deltas", &accumulated_deltas}}, opt);
+  // Keras Adadelta: ag = rho*ag + (1-rho)*g^2; d = -sqrt(ad+eps)*g / sqrt(ag+eps);
+  // ad = rho*ad + (1-rho)*d^2; p += lr*d.
+  update_all(b, steps().adadelta, {lr, rho, epsilon});
 }
 
 double nadam_update(const TensorList& params, const TensorList& grads, const TensorList& m, const TensorList& v,
                     double lr, double beta_1, double beta_2, double epsilon, int64_t step, double u_product,
                     const GradOptions& opt) {
   TT_CHECK(step >= 1, "nadam_update: step is the 1-based iteration, got ", step);
-  const Batch b = prepare("nadam_update", params, grads, {{"m", &m}, {"v", &v}}, opt);
+  Batch b;
+  prepare(b, "nadam_update", params, grads, {{"m", &m}, {"v", &v}}, opt);
   const double t = double(step);
   // Keras Nadam: the momentum cache u_t = beta_1*(1 - 0.5*0.96^t) and its running product.
   const double u_t = beta_1 * (1 - 0.5 * std::pow(0.96, t)), u_next = beta_1 * (1 - 0.5 * std::pow(0.96, t + 1));
   const double prod_t = u_product * u_t, prod_next = prod_t * u_next;
-  TT_DISPATCH_FLOAT(b.dtype, "nadam_update", [&](auto tag) {
-    using T = decltype(tag);
-    const T lr_t = T(lr), c1 = T(1 - beta_1), c2 = T(1 - beta_2), eps = T(epsilon);
-    const T um = T(u_next), dm = T(1 - prod_next), ug = T(1 - u_t), dg = T(1 - prod_t), dv = T(1 - std::pow(beta_2, t));
-    // m_hat = u_{t+1}*m / (1 - prod_{t+1}) + (1 - u_t)*g / (1 - prod_t); p -= m_hat*lr / (sqrt(v / (1 - b2^t)) + eps).
-    update_all<T>(b, lr, [=](int64_t n, T* p, const T* g, T* const* s) {
-      T *mm = s[0], *vv = s[1];
-      for (int64_t i = 0; i < n; ++i) {
-        mm[i] += (g[i] - mm[i]) * c1;
-        vv[i] += (g[i] * g[i] - vv[i]) * c2;
-        const T m_hat = um * mm[i] / dm + ug * g[i] / dg;
-        p[i] -= m_hat * lr_t / (std::sqrt(vv[i] / dv) + eps);
-      }
-    });
-  });
+  // m_hat = u_{t+1}*m / (1 - prod_{t+1}) + (1 - u_t)*g / (1 - prod_t); p -= m_hat*lr / (sqrt(v / (1 - b2^t)) + eps).
+  update_all(b, steps().nadam,
+             {lr, 1 - beta_1, 1 - beta_2, epsilon, u_next, 1 - prod_next, 1 - u_t, 1 - prod_t, 1 - std::pow(beta_2, t)});
   return prod_t;
 }
 
