@@ -118,6 +118,39 @@ def test_inference_calls_match_numpy_and_keep_dropout_masks_and_penalties():
     np.testing.assert_allclose(float(reg.losses[0]), 0.01 * np.sum(out ** 2) / 4, rtol=1e-5)
 
 
+def test_a_dense_stack_infers_in_one_call_that_follows_its_weights():
+    # Inference through a stack of plain Dense layers runs as one C++ call
+    # (Sequential._dense_chain); it must see every weight change made in place.
+    rng = np.random.default_rng(3)
+    acts = ["relu", "tanh", "relu6", None, "softmax"]
+    m = Sequential([layers.Input(shape=(6,))] + [layers.Dense(n, activation=a) for n, a in zip((9, 7, 5, 4, 3), acts)])
+    fns = [lambda z: np.maximum(z, 0), np.tanh, lambda z: np.clip(z, 0, 6), lambda z: z]
+
+    def forward(x):
+        ws = m.get_weights()
+        for i in range(4):
+            x = fns[i](x @ ws[2 * i] + ws[2 * i + 1])
+        z = x @ ws[8] + ws[9]
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    x = rng.normal(size=(1, 6)).astype(np.float32)
+    np.testing.assert_allclose(m(x).numpy(), forward(x), rtol=1e-5, atol=1e-6)
+    assert m._dense_chain()
+    m.set_weights([w + rng.normal(size=w.shape).astype(np.float32) for w in m.get_weights()])
+    np.testing.assert_allclose(m(x).numpy(), forward(x), rtol=1e-5, atol=1e-6)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    m.fit(rng.normal(size=(8, 6)).astype(np.float32), rng.integers(0, 3, 8), epochs=1, verbose=0)
+    np.testing.assert_allclose(m(x).numpy(), forward(x), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="Dense '.*': expected input with last dimension 6"):
+        m(np.ones((1, 5), np.float32))
+    # Not a plain stack (sigmoid is applied after the kernel): layer by layer, same values.
+    other = Sequential([layers.Dense(4, input_dim=6, activation="sigmoid")])
+    w, b = other.get_weights()
+    np.testing.assert_allclose(other(x).numpy(), 1 / (1 + np.exp(-(x @ w + b))), rtol=1e-5)
+    assert other._dense_chain() is False
+
+
 def test_functional_model_with_skip_connection_and_two_inputs():
     a, b = tf.Input(shape=(3,), name="a"), tf.Input(shape=(2,), name="b")
     h = layers.Dense(4, activation="relu")(a)

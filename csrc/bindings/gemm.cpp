@@ -2,12 +2,31 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "../kernels/gemm.h"
 #include "../kernels/nn.h"
 #include "bindings.h"
 
 namespace tt::bindings {
+
+namespace {
+
+// act[i](x @ w[i] + b[i]) for n layers (act null: none), then with softmax a
+// last-axis softmax, returned as (logits, probabilities).
+py::object dense_stack(const Tensor& x, const Tensor* w, const std::optional<Tensor>* b, const kernels::Act* act,
+                       size_t n, bool softmax) {
+  Tensor y = x, logits;
+  {
+    py::gil_scoped_release unlocked;
+    for (size_t i = 0; i < n; ++i)
+      y = kernels::dense_forward(y, w[i], b[i] ? &*b[i] : nullptr, act ? act[i] : kernels::Act::none);
+    if (softmax) logits = y, y = kernels::softmax(logits, -1);
+  }
+  return softmax ? py::object(py::make_tuple(logits, y)) : py::cast(y);
+}
+
+}  // namespace
 
 void bind_gemm(py::module_& m) {
   py::enum_<kernels::Act>(m, "Act")
@@ -86,15 +105,34 @@ void bind_gemm(py::module_& m) {
       },
       py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("act") = kernels::Act::none, release_gil());
 
-  // Dense with a softmax output outside a gradient tape (inference): the
-  // logits (kept for the fused cross-entropies) and the probabilities in one call.
+  // Inference through Dense layers without a gradient tape. dense_softmax: one
+  // layer with a softmax output; DenseChain: a stack, set up once from the
+  // layers' weights (which are updated in place). With softmax a call returns
+  // (logits, probabilities), the logits kept for the fused cross-entropies.
   m.def(
       "dense_softmax",
       [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
-        Tensor z = kernels::dense_forward(x, w, b ? &*b : nullptr, kernels::Act::none);
-        return std::make_pair(z, kernels::softmax(z, -1));
+        return dense_stack(x, &w, &b, nullptr, 1, true);
       },
-      py::arg("x"), py::arg("w"), py::arg("bias"), release_gil());
+      py::arg("x"), py::arg("w"), py::arg("bias"));
+  struct DenseChain {
+    std::vector<Tensor> w;
+    std::vector<std::optional<Tensor>> b;
+    std::vector<kernels::Act> act;
+    bool softmax;
+  };
+  py::class_<DenseChain>(m, "DenseChain")
+      .def(py::init([](std::vector<Tensor> w, std::vector<std::optional<Tensor>> b, std::vector<kernels::Act> act,
+                       bool softmax) {
+             TT_CHECK(!w.empty() && b.size() == w.size() && act.size() == w.size(),
+                      "DenseChain: expected one kernel, bias and activation per layer, got ", w.size(), ", ",
+                      b.size(), " and ", act.size());
+             return DenseChain{std::move(w), std::move(b), std::move(act), softmax};
+           }),
+           py::arg("kernels"), py::arg("biases"), py::arg("acts"), py::arg("softmax") = false)
+      .def("__call__", [](const DenseChain& c, const Tensor& x) {
+        return dense_stack(x, c.w.data(), c.b.data(), c.act.data(), c.w.size(), c.softmax);
+      });
 
   m.def(
       "dense_backward",

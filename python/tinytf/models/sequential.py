@@ -2,9 +2,11 @@
 or eagerly when the input shape is known (``Input``, ``input_shape``, ``input_dim``)."""
 import numpy as np
 
+from .._tape import active
 from .._tensor import Tensor, constant
 from ..layers.base import InputLayer, KerasTensor, Layer
-from ..ops import cast
+from ..layers.core import Dense
+from ..ops import DenseChain, cast
 from .model import Model
 
 
@@ -14,6 +16,7 @@ class Sequential(Model):
         self._input_layer = None
         self._shapes = []  # output shape of each layer once the input shape is known
         self._direct = False  # whether a call may run each layer's call() directly (see __call__)
+        self._chain = None  # a plain Dense stack's DenseChain, or False when the model is not one (see __call__)
         for layer in layers or []:
             self.add(layer)
 
@@ -31,6 +34,7 @@ class Sequential(Model):
             raise ValueError(f"Sequential: layer '{layer.name}' is already in the model")
         self._layers.append(layer)
         self.built = self._direct = False
+        self._chain = None
         shape = self._input_shape()
         if shape is not None:
             self._build_shapes(shape)
@@ -41,6 +45,7 @@ class Sequential(Model):
         layer = self._layers.pop()
         self._shapes = self._shapes[:len(self._layers)]
         self._direct = False
+        self._chain = None
         return layer
 
     def _input_shape(self):
@@ -66,6 +71,19 @@ class Sequential(Model):
         self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
                            type(l).compute_mask is Layer.compute_mask and
                            (type(l).__call__ is Layer.__call__ or isinstance(l, Model)) for l in self._layers)
+        self._chain = None
+
+    def _dense_chain(self):
+        """The model as one DenseChain when it is a stack of plain Dense layers
+        (activations the kernel applies, softmax only last), else False. Made
+        on first use: a one-sample model(x) is then mostly the kernels' time,
+        not a Python frame per layer and op."""
+        if self._chain is None:
+            last = self._layers[-1]
+            plain = all(type(l) is Dense and l._after is None and l._core_dtype is self._core_dtype and
+                        (l._fused != "softmax" or l is last) for l in self._layers)
+            self._chain = plain and DenseChain([(l.kernel, l.bias, l._fused) for l in self._layers])
+        return self._chain
 
     def build(self, input_shape=None):
         shape = input_shape or self._input_shape()
@@ -85,7 +103,12 @@ class Sequential(Model):
         training = kwargs.get("training")
         if self._direct and not args and len(kwargs) <= ("training" in kwargs):
             x = self._direct_input(inputs)
-            if x is not None:  # every training step and predict batch, a one-sample model(x): ~2 us a layer
+            if x is not None and not active() and self._dense_chain():
+                try:
+                    return self._chain(x)
+                except (ValueError, TypeError):
+                    pass  # a bad input: the layer-by-layer path below names the layer in its error
+            if x is not None:  # every training step and predict batch: ~2 us a layer
                 for layer in self._layers:
                     if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
                         x = cast(x, layer.dtype)

@@ -7,7 +7,7 @@ from .array_ops import getitem
 from .math_ops import *  # noqa: F401,F403
 from .math_ops import activation_grad, unbroadcast  # noqa: F401
 from .nn_ops import *  # noqa: F401,F403
-from .nn_ops import dense, swish  # noqa: F401
+from .nn_ops import DenseChain, dense, swish  # noqa: F401
 from .rnn_ops import rnn  # noqa: F401
 from . import _operators  # noqa: F401  (installs +, -, *, ... on Tensor)
 

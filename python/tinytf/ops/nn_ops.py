@@ -108,6 +108,23 @@ def dense(x, kernel, bias=None, activation=None):
     return y
 
 
+class DenseChain:
+    """Inference through Dense layers in one C++ call, set up once: `layers`
+    holds (kernel, bias or None, activation) per layer, activations as in
+    `dense`, softmax only last. It holds the variables' memory, which their
+    updates (assign, optimizers) change in place. Records nothing: not for use
+    under a gradient tape."""
+
+    def __init__(self, layers):
+        self.softmax = layers[-1][2] == "softmax"
+        self._run = _core.DenseChain([k._t for k, _, _ in layers], [None if b is None else b._t for _, b, _ in layers],
+                                     [_ACTS[None if a == "softmax" else a] for _, _, a in layers], self.softmax)
+
+    def __call__(self, x):
+        out = self._run(x._t)
+        return _remember_logits(_wrap(out[1]), "softmax", _wrap(out[0])) if self.softmax else _wrap(out)
+
+
 # --- softmax and cross-entropies ---------------------------------------------------------
 
 def _remember_logits(y, kind, logits):
