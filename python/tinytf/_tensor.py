@@ -185,6 +185,9 @@ def constant(value, dtype=None, shape=None, name=None):
     """Creates a tensor from a numpy array, Python scalar or nested list.
 
     A C-contiguous numpy array of a supported dtype is wrapped without a copy."""
+    if type(value) is np.ndarray and type(dtype) is _dtypes.DType and value.dtype is dtype.dtype and shape is None \
+            and value.flags.carray:
+        return _wrap(_core.from_numpy(value))  # a batch or a one-sample input: the common case, checked first
     dtype = None if dtype is None else as_dtype(dtype)
     if isinstance(value, Tensor):
         t = value if dtype is None or value.dtype == dtype else _wrap(value._t.to(dtype._core))

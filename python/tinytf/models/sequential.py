@@ -103,9 +103,10 @@ class Sequential(Model):
         training = kwargs.get("training")
         if self._direct and not args and len(kwargs) <= ("training" in kwargs):
             x = self._direct_input(inputs)
-            if x is not None and not active() and self._dense_chain():
+            chain = self._chain if self._chain is not None else self._dense_chain()
+            if chain and x is not None and not active():
                 try:
-                    return self._chain(x)
+                    return chain(x)
                 except (ValueError, TypeError):
                     pass  # a bad input: the layer-by-layer path below names the layer in its error
             if x is not None:  # every training step and predict batch: ~2 us a layer
