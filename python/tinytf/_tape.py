@@ -158,7 +158,10 @@ class GradientTape:
             )
         if unconnected_gradients not in (UnconnectedGradients.NONE, UnconnectedGradients.ZERO):
             raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}")
-        flat_sources = _flatten(sources)
+        # A list of tensors (every training step's trainable weights) is its own
+        # flat form and result structure.
+        flat = type(sources) is list and all([isinstance(s, Tensor) for s in sources])
+        flat_sources = sources if flat else _flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or variables, got {type(s).__name__}")
@@ -187,12 +190,15 @@ class GradientTape:
             needed = {id(s) for s in flat_sources if id(s) in self._watched}
             masks = []
             for inputs, output, _ in self._nodes:
-                mask = tuple(id(x) in needed for x in inputs)
-                if any(mask):
-                    needed.update(id(o) for o in (output if type(output) is tuple else (output,)))
+                mask = tuple([id(x) in needed for x in inputs])
+                if True in mask:
+                    if type(output) is tuple:
+                        needed.update([id(o) for o in output])
+                    else:
+                        needed.add(id(output))
                 masks.append(mask)
             for (inputs, output, backward), mask in zip(reversed(self._nodes), reversed(masks)):
-                if not any(mask):
+                if True not in mask:
                     continue
                 if type(output) is tuple:
                     dy = tuple(grads.get(id(o)) for o in output)
@@ -220,6 +226,6 @@ class GradientTape:
             result.append(g)
         if isinstance(sources, Tensor):
             return result[0]
-        return _pack_like(sources, result)
+        return result if flat else _pack_like(sources, result)
 
 
