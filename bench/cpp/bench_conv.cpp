@@ -91,9 +91,12 @@ int main(int argc, char** argv) {
     Tensor y = conv2d(x, w, one, one, same, &b, Act::none);
     const ConvGeom g = conv_geometry("bench", x.shape, w.shape, one, one, same);
     const double flop = 2.0 * double(g.pixels()) * double(g.K()) * double(g.O);
-    std::printf("(N,H,W,Cin,Cout,k) = (%lld,%lld,%lld,%lld,%lld,%lld)  %s strategy, %.1f MFLOP per pass\n",
+    const int wino = conv_winograd_tile(g);
+    const bool gemm_strategy = !conv_uses_direct(g) && !wino;
+    std::printf("(N,H,W,Cin,Cout,k) = (%lld,%lld,%lld,%lld,%lld,%lld)  forward: %s, %.1f MFLOP per pass\n",
                 (long long)s.N, (long long)s.H, (long long)s.W, (long long)s.C, (long long)s.O, (long long)s.k,
-                conv_uses_direct(g) ? "direct" : "GEMM", flop * 1e-6);
+                conv_uses_direct(g) ? "direct" : wino == 4 ? "Winograd F(4x4, 3x3)" : wino ? "Winograd F(2x2, 3x3)"
+                                                                                         : "GEMM", flop * 1e-6);
     std::vector<Item> items;
     items.push_back({"forward", flop, [&] { conv2d(x, w, one, one, same, &b, Act::none); }, {}});
     items.push_back({"backward (dx, dw, db)", 2 * flop,
@@ -122,7 +125,7 @@ int main(int argc, char** argv) {
     const auto& kern = cpu_best_isa() == Isa::avx512 ? convk::kernels_avx512<float>()
                        : cpu_best_isa() == Isa::avx2 ? convk::kernels_avx2<float>()
                                                      : convk::kernels_portable<float>();
-    if (!conv_uses_direct(g)) {
+    if (gemm_strategy) {
       items.push_back({"GEMM  y = A W + b     (M,N,K)", flop, [&] {
         blocks([&](float* C, int64_t, int64_t) {
           gemm<float>(false, false, M, O, K, 1.f, Ap, K, wp, O, 0.f, C, O, bp, Act::none);
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
     const double fwd = items[0].t.front(), bwd = items[1].t.front();
     std::printf("  %-36s %8.3f ms             %7.1f GF  %5.1f%%pk\n", "forward + backward", (fwd + bwd) * 1e3,
                 3 * flop / (fwd + bwd) * 1e-9, peak > 0 ? 100 * 3 * flop / (fwd + bwd) * 1e-9 / peak : 0.0);
-    if (!conv_uses_direct(g)) {
+    if (gemm_strategy) {
       // Everything but the GEMM calls: what the conv adds on top of whatever GEMM it runs on.
       const double gemm_all = items[4].t.front() + items[5].t.front() + items[6].t.front();
       std::printf("  %-36s %8.3f ms  (%.0f%% of forward + backward)\n", "own overhead (fwd+bwd - GEMM calls)",

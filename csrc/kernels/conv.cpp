@@ -543,6 +543,8 @@ ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize) {
 
 bool conv_uses_direct(const ConvGeom& g) { return g.C >= 1 && g.C <= kDirectMaxCin; }
 
+int conv_winograd_tile(const ConvGeom& g) { return conv_uses_direct(g) ? 0 : wino_tile<float>(g, false); }
+
 Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad, const Tensor* bias,
               Act act) {
   const char* op = "conv2d";

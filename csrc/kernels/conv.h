@@ -93,5 +93,8 @@ struct ConvBlocking {
 };
 ConvBlocking conv_blocking(const ConvGeom& g, size_t itemsize);
 bool conv_uses_direct(const ConvGeom& g);
+// The Winograd output tile (2 or 4) of float32 forward for g, 0 when forward
+// does not use Winograd. Exposed for the C++ benchmark's labels.
+int conv_winograd_tile(const ConvGeom& g);
 
 }  // namespace tt::kernels
