@@ -283,9 +283,9 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             for (int d = 0; d < rows;) {  // rows d.. of the tile, by the tallest kernel that fits
               int h = rows - d, i = h - 1;  // row-major A: a kernel for every height
               if (!row_a) i = h == MR ? kTallest : 31 - __builtin_clz(unsigned(h)), h = h == MR ? MR : 1 << i;
-              (wide == 4 ? wide_row_kernel<S, 4> : wide == 2 ? wide_row_kernel<S, 2> : table[i])(kc, row_a ? a + d * sa : a + d, sa, b, sb,
-                                                     p.C + (ir + d) * p.ldc + jr, p.ldc, cols,
-                                                     p.bias ? p.bias + jr : nullptr, e);
+              const Ukernel<T> kernel = wide == 4 ? wide_row_kernel<S, 4> : wide == 2 ? wide_row_kernel<S, 2> : table[i];
+              kernel(kc, row_a ? a + d * sa : a + d, sa, b, sb, p.C + (ir + d) * p.ldc + jr, p.ldc, cols,
+                     p.bias ? p.bias + jr : nullptr, e);
               d += h;
             }
           }

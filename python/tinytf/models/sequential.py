@@ -109,7 +109,7 @@ class Sequential(Model):
                     return chain(x)
                 except (ValueError, TypeError):
                     pass  # a bad input: the layer-by-layer path below names the layer in its error
-            if x is not None:  # every training step and predict batch: ~2 us a layer
+            if x is not None:  # every training step, and inference of other models: ~2 us a layer
                 for layer in self._layers:
                     if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
                         x = cast(x, layer.dtype)
