@@ -63,4 +63,26 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
   fn(begin, end);
 }
 
+// Items [0, n) handed out one at a time to whichever thread asks next
+// (OpenMP's dynamic schedule), for large independent items: a thread slowed
+// down (a core shared with another VM, a small core) then takes fewer. Each
+// item's result must not depend on which thread runs it.
+template <typename F>
+void parallel_items(int64_t n, const F& fn) {
+  if (n <= 0) return;
+#ifdef _OPENMP
+  if (n > 1 && num_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(num_threads())
+    {
+      FlushDenormals ftz;
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t i = 0; i < n; ++i) fn(i);
+    }
+    return;
+  }
+#endif
+  FlushDenormals ftz;
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
 }  // namespace tt
