@@ -162,7 +162,7 @@ class GradientTape:
         # flat form and result structure.
         flat = type(sources) is list and all([isinstance(s, Tensor) for s in sources])
         flat_sources = sources if flat else _flatten(sources)
-        for s in flat_sources:
+        for s in () if flat else flat_sources:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or variables, got {type(s).__name__}")
         targets = _flatten(target)

@@ -103,7 +103,7 @@ class Sequential(Model):
         training = kwargs.get("training")
         if self._direct and not args and len(kwargs) <= ("training" in kwargs):
             x = self._direct_input(inputs)
-            chain = self._chain if self._chain is not None else self._dense_chain()
+            chain = self._chain if self._chain is not None else self._dense_chain()  # no call once made
             if chain and x is not None and not active():
                 try:
                     return chain(x)
