@@ -151,6 +151,107 @@ def test_a_dense_stack_infers_in_one_call_that_follows_its_weights():
     assert other._dense_chain() is False
 
 
+def numpy_stack_gradients(model, acts, x, labels, weights):
+    """Loss (Keras' sum_over_batch_size), probabilities and gradients of a
+    Dense stack with a softmax cross-entropy, by hand in float64."""
+    derivs = {"relu": lambda a: a > 0, "tanh": lambda a: 1 - a * a, "relu6": lambda a: (a > 0) & (a < 6),
+              None: lambda a: np.ones_like(a)}
+    fns = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "relu6": lambda z: np.clip(z, 0, 6), None: lambda z: z}
+    ws = [w.astype(np.float64) for w in model.get_weights()]
+    outs = [x.astype(np.float64)]
+    for i, a in enumerate(acts):
+        outs.append(fns[a](outs[-1] @ ws[2 * i] + ws[2 * i + 1]))
+    z = outs[-1]
+    e = np.exp(z - z.max(-1, keepdims=True))
+    p = e / e.sum(-1, keepdims=True)
+    y = np.eye(p.shape[1])[labels] if labels.ndim == 1 else labels.astype(np.float64)
+    w = np.ones(len(x)) if weights is None else weights.astype(np.float64)
+    loss = np.sum(w * -(y * np.log(p)).sum(-1)) / len(x)
+    d = (p * y.sum(-1, keepdims=True) - y) * w[:, None] / len(x)
+    grads = []
+    for i in reversed(range(len(acts))):
+        d = d * derivs[acts[i]](outs[i + 1])
+        grads[:0] = [outs[i].T @ d, d.sum(0)]
+        d = d @ ws[2 * i].T
+    return loss, p, grads
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_dense_stack_trains_in_one_call_with_numpy_gradients(dtype):
+    # fit's step for a plain Dense stack with a softmax cross-entropy runs
+    # forward, loss and backward in one C++ call (Sequential._fused_gradients).
+    rng = np.random.default_rng(5)
+    acts = ["relu", "tanh", "relu6", None]
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    x = rng.normal(size=(37, 6)).astype(dtype)
+    cases = [("sparse_categorical_crossentropy", "softmax", rng.integers(0, 5, 37), None),
+             (tf.losses.SparseCategoricalCrossentropy(from_logits=True), None, rng.integers(0, 5, (37, 1)), None),
+             ("categorical_crossentropy", "softmax", rng.dirichlet(np.ones(5), 37), rng.uniform(0, 2, 37)),
+             (tf.losses.categorical_crossentropy, "softmax", np.eye(5)[rng.integers(0, 5, 37)].astype(np.uint8), None)]
+    for loss, last, y, w in cases:
+        m = Sequential([layers.Input(shape=(6,))] + [layers.Dense(n, activation=a, dtype=dtype) for n, a in
+                                                      zip((9, 7, 5), acts)] + [layers.Dense(5, activation=last, dtype=dtype)])
+        m.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
+        m.train_on_batch(x, y, sample_weight=w)  # the first step resolves the loss and runs layer by layer
+        labels = np.asarray(y).reshape(37, -1)[:, 0] if np.asarray(y).ndim == 2 and np.asarray(y).shape[1] == 1 else np.asarray(y)
+        want_loss, want_p, want_grads = numpy_stack_gradients(m, acts, x, labels, w)
+        if dtype == "float32":
+            grads, (got_loss, _, probs, _) = m._gradients((x, y, w))
+            assert m._fused_plan[2] is not None
+        else:  # a Sequential computes in float32 (no floatx setting yet): the chain itself in float64
+            chain = tf.ops.DenseChain([(l.kernel, l.bias, l._fused) for l in m.layers])
+            target = labels if labels.ndim == 1 else labels.astype(dtype)
+            got_loss, probs, grads = chain.gradients(tf.constant(x), tf.constant(target),
+                                                     None if w is None else tf.constant(w.astype(dtype)))
+        assert len(grads) == len(want_grads)
+        np.testing.assert_allclose(got_loss, want_loss, **tol)
+        np.testing.assert_allclose(probs.numpy(), want_p, **tol)
+        for g, want in zip(grads, want_grads):
+            assert g.dtype.name == dtype
+            np.testing.assert_allclose(g.numpy(), want, **tol)
+        # The loss logged is the same loss (the layer-by-layer path's value for the same weights)
+        logs = m.test_on_batch(x, y, sample_weight=w, return_dict=True)
+        np.testing.assert_allclose(logs["loss"], want_loss, rtol=1e-4)
+
+
+def test_the_fused_dense_step_steps_aside_where_it_would_differ():
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=(16, 4)).astype(np.float32), rng.integers(0, 3, 16)
+    not_fused = [
+        (mlp(), dict(loss=tf.losses.SparseCategoricalCrossentropy(from_logits=True))),  # softmax output as logits
+        (mlp(), dict(loss=tf.losses.CategoricalCrossentropy(label_smoothing=0.1))),
+        (mlp(), dict(loss="mse")),
+        (Sequential([layers.Dense(8, input_dim=4, kernel_regularizer="l2"), layers.Dense(3, activation="softmax")]),
+         dict(loss="sparse_categorical_crossentropy")),
+        (Sequential([layers.Dense(8, input_dim=4), layers.Dropout(0.5), layers.Dense(3, activation="softmax")]),
+         dict(loss="sparse_categorical_crossentropy")),
+    ]
+    for m, kwargs in not_fused:
+        m.compile(optimizer="sgd", **kwargs)
+        target = np.eye(3, dtype=np.float32)[y] if kwargs["loss"] in ("mse",) or isinstance(
+            kwargs["loss"], tf.losses.CategoricalCrossentropy) else y
+        m.fit(x, target, epochs=2, batch_size=8, verbose=0)
+        assert m._fused_plan[2] is None
+    frozen = mlp()
+    frozen.layers[0].trainable = False
+    frozen.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    before = frozen.layers[0].get_weights()
+    frozen.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert frozen._fused_plan[2] is None
+    assert all(np.array_equal(a, b) for a, b in zip(before, frozen.layers[0].get_weights()))
+    # Bad labels reach the general path, whose errors name them.
+    m = mlp()
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert m._fused_plan[2] is not None
+    weights = m.get_weights()
+    with pytest.raises(IndexError, match="label 7 is outside the valid range"):
+        m.fit(x, np.full(16, 7), epochs=1, batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="must be integer class ids"):
+        m.fit(x, y + 0.5, epochs=1, batch_size=8, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, m.get_weights()))
+
+
 def test_functional_model_with_skip_connection_and_two_inputs():
     a, b = tf.Input(shape=(3,), name="a"), tf.Input(shape=(2,), name="b")
     h = layers.Dense(4, activation="relu")(a)

@@ -115,24 +115,31 @@ void bind_gemm(py::module_& m) {
         return dense_stack(x, &w, &b, nullptr, 1, true);
       },
       py::arg("x"), py::arg("w"), py::arg("bias"));
-  struct DenseChain {
-    std::vector<Tensor> w;
-    std::vector<std::optional<Tensor>> b;
-    std::vector<kernels::Act> act;
-    bool softmax;
-  };
-  py::class_<DenseChain>(m, "DenseChain")
+  py::class_<kernels::DenseStack>(m, "DenseChain")
       .def(py::init([](std::vector<Tensor> w, std::vector<std::optional<Tensor>> b, std::vector<kernels::Act> act,
                        bool softmax) {
              TT_CHECK(!w.empty() && b.size() == w.size() && act.size() == w.size(),
                       "DenseChain: expected one kernel, bias and activation per layer, got ", w.size(), ", ",
                       b.size(), " and ", act.size());
-             return DenseChain{std::move(w), std::move(b), std::move(act), softmax};
+             return kernels::DenseStack{std::move(w), std::move(b), std::move(act), softmax};
            }),
            py::arg("kernels"), py::arg("biases"), py::arg("acts"), py::arg("softmax") = false)
-      .def("__call__", [](const DenseChain& c, const Tensor& x) {
-        return dense_stack(x, c.w.data(), c.b.data(), c.act.data(), c.w.size(), c.softmax);
-      });
+      .def("__call__",
+           [](const kernels::DenseStack& s, const Tensor& x) {
+             return dense_stack(x, s.w.data(), s.b.data(), s.act.data(), s.w.size(), s.softmax);
+           })
+      // A training step's (loss, probabilities, [gradients]): see dense_stack_gradients.
+      .def(
+          "gradients",
+          [](const kernels::DenseStack& s, const Tensor& x, const Tensor& labels, std::optional<Tensor> weights) {
+            kernels::DenseStackGrads r;
+            {
+              py::gil_scoped_release unlocked;
+              r = kernels::dense_stack_gradients(s, x, labels, weights ? &*weights : nullptr);
+            }
+            return py::make_tuple(r.loss, r.probs, r.grads);
+          },
+          py::arg("x"), py::arg("labels"), py::arg("weights") = py::none());
 
   m.def(
       "dense_backward",

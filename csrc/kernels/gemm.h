@@ -9,6 +9,8 @@
 // Results are bitwise identical for any thread count.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "../core/tensor.h"
 #include "activation.h"
@@ -35,6 +37,31 @@ Tensor dense_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Act a
 struct DenseGrads { Tensor dx, dw, db; };
 DenseGrads dense_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Act act, bool need_dx,
                           bool need_db);
+
+// A stack of Dense layers, set up once from the layers' weights (whose
+// memory it shares): layer i computes act[i](x @ w[i] + b[i]) (b[i] may be
+// empty); with softmax, a last-axis softmax follows the last layer.
+struct DenseStack {
+  std::vector<Tensor> w;
+  std::vector<std::optional<Tensor>> b;
+  std::vector<Act> act;
+  bool softmax = false;
+};
+
+// One training step's gradients of a DenseStack (dense_stack.cpp): forward
+// keeping every layer's output, the softmax cross-entropy of the last layer's
+// output (the logits) against `labels` (int32/int64 class ids of shape [M],
+// or one-hot / soft targets [M, C] of x's dtype), weighted by `weights` ([M],
+// x's dtype; null: 1) and summed over the M rows divided by M (Keras'
+// sum_over_batch_size), then backward. grads holds each layer's kernel
+// gradient followed by its bias gradient (when it has a bias).
+struct DenseStackGrads {
+  double loss = 0;
+  Tensor probs;  // softmax of the logits
+  std::vector<Tensor> grads;
+};
+DenseStackGrads dense_stack_gradients(const DenseStack& s, const Tensor& x, const Tensor& labels,
+                                      const Tensor* weights);
 
 // Measured FMA throughput of this machine in GFLOP/s for the active ISA, on
 // num_threads() threads (best of many short runs of independent FMA chains):

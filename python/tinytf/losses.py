@@ -513,3 +513,17 @@ def serialize(loss):
 
 def deserialize(config):
     return get(config)
+
+
+def fused_softmax_labels(loss, softmax_output):
+    """"sparse" or "one_hot" when `loss` is a plain softmax cross-entropy of a
+    model's output (its probabilities when `softmax_output`, else its logits)
+    that a fused Dense-stack step computes exactly, else None."""
+    kind = {categorical_crossentropy: "one_hot", sparse_categorical_crossentropy: "sparse"}.get(getattr(loss, "fn", None))
+    if kind is None or type(loss) not in (LossFunctionWrapper, CategoricalCrossentropy, SparseCategoricalCrossentropy):
+        return None
+    kw = dict(loss.fn_kwargs)
+    plain = (loss.reduction == "sum_over_batch_size" and loss.dtype is None and
+             bool(kw.pop("from_logits", False)) != softmax_output and not kw.pop("label_smoothing", 0.0) and
+             kw.pop("axis", -1) == -1 and kw.pop("ignore_class", None) is None and not kw)
+    return kind if plain else None

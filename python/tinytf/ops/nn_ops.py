@@ -124,6 +124,14 @@ class DenseChain:
         out = self._run(x._t)
         return _remember_logits(_wrap(out[1]), "softmax", _wrap(out[0])) if self.softmax else _wrap(out)
 
+    def gradients(self, x, labels, weights=None):
+        """A training step's forward, softmax cross-entropy (on the last
+        layer's logits; labels: class ids [M] or targets [M, C]; weights [M] or
+        None; Keras' sum_over_batch_size) and backward in one C++ call:
+        (loss as a float, probabilities, gradients of each kernel and bias)."""
+        loss, probs, grads = self._run.gradients(x._t, labels._t, None if weights is None else weights._t)
+        return loss, _wrap(probs), [_wrap(g) for g in grads]
+
 
 # --- softmax and cross-entropies ---------------------------------------------------------
 
