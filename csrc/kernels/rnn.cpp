@@ -91,17 +91,6 @@ void swap_time_batch(const T* src, T* dst, int64_t B, int64_t Tn, int64_t width,
   });
 }
 
-// out[j] = sum of rows of a (rows x n), in row order: parallel over columns only.
-template <typename T>
-void column_sums(const T* a, int64_t rows, int64_t n, T* out) {
-  parallel_for(0, n, std::max<int64_t>(16, int64_t(kGemmMinWorkPerThread) / std::max<int64_t>(rows, 1)),
-               [&](int64_t j0, int64_t j1) {
-                 for (int64_t j = j0; j < j1; ++j) out[j] = T(0);
-                 for (int64_t i = 0; i < rows; ++i)
-                   for (int64_t j = j0; j < j1; ++j) out[j] += a[i * n + j];
-               });
-}
-
 template <typename T>
 Seq<T> make_seq(const RnnSaved& s, Tensor& work, Tensor& seen) {
   Seq<T> p{};
@@ -238,10 +227,13 @@ RnnGrads rnn_backward(const RnnSaved& s, const Tensor* dy, const Tensor* dh, con
     p.dy = dy ? dyc.data<V>() : nullptr;
     p.dz = dz.data<V>(), p.dzr = after ? dzr.data<V>() : nullptr;
     p.dh = g.dh0.data<V>(), p.dc = g.dc0.storage ? g.dc0.data<V>() : nullptr;
+    const int64_t bias_cols = after ? 2 * Gu : Gu;
+    Tensor db_rows = g.dbias.storage ? Tensor::empty({B, bias_cols}, dt) : Tensor();
+    p.db = g.dbias.storage ? db_rows.data<V>() : nullptr;
     run_rows(p, false);
 
     // weight gradients over all steps: dW = X^T dz, dU = H'^T dz (H' the
-    // states as the recurrent kernel saw them), db = column sums
+    // states as the recurrent kernel saw them), db = the rows' sums over steps, summed
     gemm<V>(true, false, F, Gu, TB, V(1), s.x.data<V>(), std::max<int64_t>(F, 1), dz.data<V>(), Gu, V(0),
             g.dkernel.data<V>(), Gu);
     const V* hs = s.h.data<V>();
@@ -263,9 +255,11 @@ RnnGrads rnn_backward(const RnnSaved& s, const Tensor* dy, const Tensor* dh, con
     } else {
       gemm<V>(true, false, u, Gu, TB, V(1), hs, u, (after ? dzr : dz).data<V>(), Gu, V(0), dU, Gu);
     }
-    if (g.dbias.storage) {
-      column_sums(dz.data<V>(), TB, Gu, g.dbias.data<V>());
-      if (after) column_sums(dzr.data<V>(), TB, Gu, g.dbias.data<V>() + Gu);
+    if (p.db) {
+      V* db = g.dbias.data<V>();
+      for (int64_t j = 0; j < bias_cols; ++j) db[j] = V(0);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < bias_cols; ++j) db[j] += p.db[b * bias_cols + j];
     }
     if (need_dx) {
       Tensor dxt = Tensor::empty({T, B, F}, dt);

@@ -45,6 +45,7 @@ struct Seq {
   T* dz;        // (T, B, G*u) gradients of the gate pre-activations (input side)
   T* dzr;       // GRU reset_after: (T, B, G*u), the same on the recurrent side
   T* dh;        // (B, u): gradient of the last h on entry, of h0 on exit
+  T* db;        // (B, G*u), (B, 2*G*u) with reset_after, or null: per row, dz (then dzr) summed over steps
   T* dc;        // (B, u): the same for c (LSTM)
 };
 
@@ -309,6 +310,9 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
   T *carry = w.work(1), *dhn = w.work(2), *tmp = w.work(3);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t j = 0; j < u; ++j) carry[b * ldw + j] = T(0);
+  const int64_t ldb = after ? 2 * G : G;  // p.db's row
+  if (p.db)
+    for (int64_t j = 0; j < n * ldb; ++j) p.db[r0 * ldb + j] = T(0);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
     const T* z = w.at(p.z, s, G);
     const T* hp = w.at(p.h, s, u);
@@ -367,6 +371,15 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
       const T* rd = p.rdrop ? p.rdrop + (r0 + b) * u : nullptr;
       for (int64_t j = 0; j < u; ++j) dh[b * u + j] += rd ? tmp[b * ldw + j] * rd[j] : tmp[b * ldw + j];
     }
+    // the bias gradient while dz is in cache: each row's sum over steps stays
+    // in one thread, so the bits do not depend on the thread count
+    if (p.db)
+      for (int64_t b = 0; b < n; ++b) {
+        T* acc = p.db + (r0 + b) * ldb;
+        for (int64_t j = 0; j < G; ++j) acc[j] += dz[b * G + j];
+        if (after)
+          for (int64_t j = 0; j < G; ++j) acc[G + j] += dzr[b * G + j];
+      }
   }
 }
 
