@@ -137,6 +137,18 @@ def test_a_dense_stack_infers_in_one_call_that_follows_its_weights():
     x = rng.normal(size=(1, 6)).astype(np.float32)
     np.testing.assert_allclose(m(x).numpy(), forward(x), rtol=1e-5, atol=1e-6)
     assert m._dense_chain()
+    # A float32 C-contiguous array is read in place for the call; every other
+    # input goes through a tensor first: the same values either way.
+    batch = rng.normal(size=(5, 12))
+    read_only = batch[:, :6].astype(np.float32)
+    read_only.flags.writeable = False
+    for inp in (batch[:, :6].astype(np.float32), batch[:, :6], batch[:, ::2].astype(np.float32)[:, :6],
+                batch.astype(np.float32)[:, ::2], read_only, tf.constant(batch[:, :6].astype(np.float32))):
+        expected = forward(np.asarray(inp, np.float64))
+        got = m(inp)
+        if isinstance(inp, np.ndarray) and inp.flags.writeable:
+            inp[...] = 0  # the result must not depend on the input's memory after the call
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-6)
     m.set_weights([w + rng.normal(size=w.shape).astype(np.float32) for w in m.get_weights()])
     np.testing.assert_allclose(m(x).numpy(), forward(x), rtol=1e-5, atol=1e-6)
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -128,6 +128,26 @@ void bind_gemm(py::module_& m) {
            [](const kernels::DenseStack& s, const Tensor& x) {
              return dense_stack(x, s.w.data(), s.b.data(), s.act.data(), s.w.size(), s.softmax);
            })
+      // The same for a numpy array of the weights' dtype, C-contiguous and
+      // aligned, read in place for this call only (the outputs are new
+      // tensors), so with no keep-alive as from_numpy needs; None for any
+      // other array.
+      .def("call_array",
+           [](const kernels::DenseStack& s, const py::array& a) -> py::object {
+             namespace np = py::detail;
+             const int flags = a.flags();
+             const auto dt = a.dtype();
+             const DType want = s.w.front().dtype;
+             if (!(flags & np::npy_api::NPY_ARRAY_C_CONTIGUOUS_) || !(flags & np::npy_api::NPY_ARRAY_ALIGNED_) ||
+                 dt.kind() != 'f' || dt.byteorder() == '>' || dt.itemsize() != py::ssize_t(itemsize(want)))
+               return py::none();
+             Tensor x;
+             x.dtype = want;
+             x.shape.assign(a.shape(), a.shape() + a.ndim());
+             x.strides = contiguous_strides(x.shape);
+             x.storage = Storage::borrow(const_cast<void*>(a.data()), size_t(a.nbytes()), [] {});
+             return dense_stack(x, s.w.data(), s.b.data(), s.act.data(), s.w.size(), s.softmax);
+           })
       // A training step's (loss, probabilities, [gradients]): see dense_stack_gradients.
       .def(
           "gradients",

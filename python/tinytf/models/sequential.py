@@ -161,8 +161,15 @@ class Sequential(Model):
             raise ValueError(f"Sequential model '{self.name}' has no layers; add some before calling it")
         training = kwargs.get("training")
         if self._direct and not args and len(kwargs) <= ("training" in kwargs):
-            x = self._direct_input(inputs)
             chain = self._chain if self._chain is not None else self._dense_chain()  # no call once made
+            if chain and type(inputs) is np.ndarray and not active():
+                try:
+                    y = chain.call_array(inputs)
+                except (ValueError, TypeError):
+                    y = None  # a bad input: the paths below name the layer in its error
+                if y is not None:
+                    return y
+            x = self._direct_input(inputs)
             if chain and x is not None and not active():
                 try:
                     return chain(x)

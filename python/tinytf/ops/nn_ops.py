@@ -121,7 +121,16 @@ class DenseChain:
                                      [_ACTS[None if a == "softmax" else a] for _, _, a in layers], self.softmax)
 
     def __call__(self, x):
-        out = self._run(x._t)
+        return self._outputs(self._run(x._t))
+
+    def call_array(self, x):
+        """The same for a numpy array read in place, without making a tensor of it
+        (one-sample inference: ~1.5 us less); None unless it is C-contiguous with
+        the weights' dtype."""
+        out = self._run.call_array(x)
+        return None if out is None else self._outputs(out)
+
+    def _outputs(self, out):
         return _remember_logits(_wrap(out[1]), "softmax", _wrap(out[0])) if self.softmax else _wrap(out)
 
     def gradients(self, x, labels, weights=None):
