@@ -218,6 +218,22 @@ def test_op_options_match_reference(kind, reset_after, config):
     check(kind, x=x, ws=weights(kind, F, u, reset_after), **kw)
 
 
+@pytest.mark.parametrize("kind,u,reset_after", [("lstm", 32, True), ("gru", 128, True), ("gru", 128, False),
+                                               ("simple", 128, True)])
+def test_op_with_recurrent_kernel_rows_a_multiple_of_1kb(kind, u, reset_after):
+    """G*u float64 values per row of U fill whole KBs: the forward reads U
+    from a copy with longer rows (no packing at every step). Same reference."""
+    B, T, F = 5, 4, 3
+    rng = np.random.default_rng(8)
+    kw = dict(return_sequences=True, mask=padded_mask(B, T), h0=rng.normal(size=(B, u)),
+              rdrop=(rng.random((B, u)) > 0.3) / 0.7)
+    if kind == "lstm":
+        kw["c0"] = rng.normal(size=(B, u))
+    if kind == "gru":
+        kw["reset_after"] = reset_after
+    check(kind, x=rng.normal(size=(B, T, F)), ws=weights(kind, F, u, reset_after, scale=0.2), **kw)
+
+
 @pytest.mark.parametrize("kind,act,ract", [("lstm", "relu", "sigmoid"), ("gru", "linear", "tanh")])
 def test_op_other_activations(kind, act, ract):
     x = np.random.default_rng(5).normal(size=(2, 4, 3))

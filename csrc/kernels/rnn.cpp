@@ -96,7 +96,7 @@ Seq<T> make_seq(const RnnSaved& s, Tensor& work, Tensor& seen) {
   Seq<T> p{};
   p.cfg = s.cfg;
   p.steps = s.T, p.batch = s.B, p.units = s.u, p.width = s.G * s.u;
-  p.U = s.U.data<T>();
+  p.U = s.U.data<T>(), p.ldU = s.G * s.u;
   p.mask = s.mask.storage ? s.mask.data<uint8_t>() : nullptr;
   p.rdrop = s.rdrop.storage ? s.rdrop.data<T>() : nullptr;
   p.z = s.z.data<T>(), p.h = s.h.data<T>();
@@ -182,6 +182,17 @@ RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& ker
     if (s->c.storage) init(s->c, c0);
     Tensor work, seen;
     Seq<V> p = make_seq<V>(*s, work, seen);
+    // Every step reads all of U. With rows a multiple of 1 KB apart, the
+    // GEMM would pack U at every step (see gemm.cpp); a copy with rows 64
+    // bytes longer is read in place.
+    Tensor padded;
+    if (G * u * int64_t(sizeof(V)) % 1024 == 0) {
+      p.ldU = G * u + 64 / int64_t(sizeof(V));
+      padded = Tensor::empty({u, p.ldU}, dt);
+      for (int64_t i = 0; i < u; ++i)
+        std::memcpy(padded.data<V>() + i * p.ldU, p.U + i * G * u, size_t(G * u) * sizeof(V));
+      p.U = padded.data<V>();
+    }
     p.rbias = two_biases && bias ? b.data<V>() + G * u : nullptr;
     p.y = out.y.data<V>();
     run_rows(p, true);

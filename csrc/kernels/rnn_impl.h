@@ -28,7 +28,8 @@ template <typename T>
 struct Seq {
   RnnConfig cfg;
   int64_t steps, batch, units, width;  // width = G*u, the gate columns
-  const T* U;                          // (u, G*u) recurrent kernel
+  const T* U;                          // (u, G*u) recurrent kernel, rows ldU apart
+  int64_t ldU;
   const T* UT;                         // (G*u, u) its transpose (backward)
   const T* rbias;                      // GRU reset_after: recurrent bias (G*u), or null
   const uint8_t* mask;                 // (T, B) or null
@@ -251,16 +252,16 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
     const T* hin = w.recurrent_input(s, ldi);
     T* rec = after ? w.work_wide() : nullptr;
     if (after)
-      gemm<T>(false, false, n, G, u, T(1), hin, ldi, p.U, G, T(0), rec, ldw, p.rbias);
+      gemm<T>(false, false, n, G, u, T(1), hin, ldi, p.U, p.ldU, T(0), rec, ldw, p.rbias);
     else  // all gates (GRU without reset_after: z and r only; h after the reset below)
-      gemm<T>(false, false, n, kind == RnnKind::gru ? 2 * u : G, u, T(1), hin, ldi, p.U, G, T(1), z, G);
+      gemm<T>(false, false, n, kind == RnnKind::gru ? 2 * u : G, u, T(1), hin, ldi, p.U, p.ldU, T(1), z, G);
     if (kind == RnnKind::gru && !after) {
       T* rh = w.at(p.aux, s, u);
       for (int64_t b = 0; b < n; ++b) {
         gru_gates(p, z + b * G, (const T*)nullptr);
         for (int64_t j = 0; j < u; ++j) rh[b * u + j] = z[b * G + u + j] * hin[b * ldi + j];
       }
-      gemm<T>(false, false, n, u, u, T(1), rh, u, p.U + 2 * u, G, T(1), z + 2 * u, G);
+      gemm<T>(false, false, n, u, u, T(1), rh, u, p.U + 2 * u, p.ldU, T(1), z + 2 * u, G);
     }
     for (int64_t b = 0; b < n; ++b) {
       T* zb = z + b * G;
