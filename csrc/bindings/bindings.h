@@ -11,6 +11,10 @@ namespace py = pybind11;
 
 namespace tt::bindings {
 
+// A C-contiguous array's memory as a tensor of `dtype` (its item size),
+// without a copy; `release` runs when the last view is gone.
+Tensor array_view(const py::array& a, DType dtype, std::function<void()> release);
+
 // Every binding that may take time releases the GIL.
 using release_gil = py::call_guard<py::gil_scoped_release>;
 

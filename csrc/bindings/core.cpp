@@ -35,6 +35,19 @@ DType dtype_of_array(const py::array& a) {
                 " (supported: float32, float64, int32, int64, bool, uint8)");
 }
 
+}  // namespace
+
+Tensor array_view(const py::array& a, DType dtype, std::function<void()> release) {
+  Tensor t;
+  t.dtype = dtype;
+  t.shape.assign(a.shape(), a.shape() + a.ndim());
+  t.strides = contiguous_strides(t.shape);
+  t.storage = Storage::borrow(const_cast<void*>(a.data()), size_t(a.nbytes()), std::move(release));
+  return t;
+}
+
+namespace {
+
 // Wraps a C-contiguous, aligned, writeable, native-order array without a copy.
 // The Storage holds a reference to the array until the last view is gone.
 Tensor from_numpy(const py::array& a) {
@@ -42,17 +55,12 @@ Tensor from_numpy(const py::array& a) {
   const bool ok = (flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) && (flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) &&
                   (flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) && a.dtype().byteorder() != '>';
   TT_CHECK(ok, "from_numpy: the array must be C-contiguous, aligned, writeable and native-endian (copy it first)");
-  Tensor t;
-  t.dtype = dtype_of_array(a);
-  t.shape.assign(a.shape(), a.shape() + a.ndim());
-  t.strides = contiguous_strides(t.shape);
   auto* keep = new py::object(a);
-  t.storage = Storage::borrow(const_cast<void*>(a.data()), size_t(a.nbytes()), [keep] {
+  return array_view(a, dtype_of_array(a), [keep] {
     if (!Py_IsInitialized()) return;  // interpreter gone: nothing left to release
     py::gil_scoped_acquire gil;
     delete keep;
   });
-  return t;
 }
 
 py::tuple to_tuple(const Shape& s) {

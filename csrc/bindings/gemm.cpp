@@ -141,12 +141,8 @@ void bind_gemm(py::module_& m) {
              if (!(flags & np::npy_api::NPY_ARRAY_C_CONTIGUOUS_) || !(flags & np::npy_api::NPY_ARRAY_ALIGNED_) ||
                  dt.kind() != 'f' || dt.byteorder() == '>' || dt.itemsize() != py::ssize_t(itemsize(want)))
                return py::none();
-             Tensor x;
-             x.dtype = want;
-             x.shape.assign(a.shape(), a.shape() + a.ndim());
-             x.strides = contiguous_strides(x.shape);
-             x.storage = Storage::borrow(const_cast<void*>(a.data()), size_t(a.nbytes()), [] {});
-             return dense_stack(x, s.w.data(), s.b.data(), s.act.data(), s.w.size(), s.softmax);
+             return dense_stack(array_view(a, want, [] {}), s.w.data(), s.b.data(), s.act.data(), s.w.size(),
+                                s.softmax);
            })
       // A training step's (loss, probabilities, [gradients]): see dense_stack_gradients.
       .def(
