@@ -43,9 +43,14 @@ def run_worker(fw, workload, args):
 
 
 def import_time(fw, runs=5):
+    """Median wall time of the import in fresh processes, after a first import
+    that leaves the bytecode cache pip writes at install time: with
+    PYTHONDONTWRITEBYTECODE set, a source tree on PYTHONPATH would otherwise be
+    compiled again at every import (~25 ms for tinytf here)."""
     module = {"tinytf": "tinytf", "keras": "keras", "torch": "torch"}[fw]
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, check=True, env=env)
         return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
