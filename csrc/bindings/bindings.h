@@ -11,6 +11,10 @@ namespace py = pybind11;
 
 namespace tt::bindings {
 
+// Whether kernels can read the array's memory as it is: C-contiguous,
+// aligned, native byte order.
+bool readable_in_place(const py::array& a);
+
 // A C-contiguous array's memory as a tensor of `dtype` (its item size),
 // without a copy; `release` runs when the last view is gone.
 Tensor array_view(const py::array& a, DType dtype, std::function<void()> release);

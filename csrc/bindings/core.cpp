@@ -37,6 +37,12 @@ DType dtype_of_array(const py::array& a) {
 
 }  // namespace
 
+bool readable_in_place(const py::array& a) {
+  const int flags = a.flags();
+  return (flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) && (flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) &&
+         a.dtype().byteorder() != '>';
+}
+
 Tensor array_view(const py::array& a, DType dtype, std::function<void()> release) {
   Tensor t;
   t.dtype = dtype;
@@ -51,9 +57,7 @@ namespace {
 // Wraps a C-contiguous, aligned, writeable, native-order array without a copy.
 // The Storage holds a reference to the array until the last view is gone.
 Tensor from_numpy(const py::array& a) {
-  const int flags = a.flags();
-  const bool ok = (flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) && (flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_) &&
-                  (flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) && a.dtype().byteorder() != '>';
+  const bool ok = readable_in_place(a) && a.writeable();
   TT_CHECK(ok, "from_numpy: the array must be C-contiguous, aligned, writeable and native-endian (copy it first)");
   auto* keep = new py::object(a);
   return array_view(a, dtype_of_array(a), [keep] {

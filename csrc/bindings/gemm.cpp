@@ -134,12 +134,8 @@ void bind_gemm(py::module_& m) {
       // other array.
       .def("call_array",
            [](const kernels::DenseStack& s, const py::array& a) -> py::object {
-             namespace np = py::detail;
-             const int flags = a.flags();
-             const auto dt = a.dtype();
              const DType want = s.w.front().dtype;
-             if (!(flags & np::npy_api::NPY_ARRAY_C_CONTIGUOUS_) || !(flags & np::npy_api::NPY_ARRAY_ALIGNED_) ||
-                 dt.kind() != 'f' || dt.byteorder() == '>' || dt.itemsize() != py::ssize_t(itemsize(want)))
+             if (!readable_in_place(a) || a.dtype().kind() != 'f' || a.itemsize() != py::ssize_t(itemsize(want)))
                return py::none();
              return dense_stack(array_view(a, want, [] {}), s.w.data(), s.b.data(), s.act.data(), s.w.size(),
                                 s.softmax);

@@ -111,7 +111,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // an AMD EPYC). B is reused by each row strip of C, A by each column strip.
   // Tuned on the training shapes and squares (bench/cpp/bench_gemm). B^T must
   // always be packed.
-  const auto aliasing = [](int64_t ld) { return ld * int64_t(sizeof(T)) % 1024 == 0; };
+  const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
   p.pack_a = ta && M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda));
 

@@ -21,6 +21,14 @@ namespace tt::kernels {
 // (waking a second thread costs about 1.5 us; this is about 3 us of work).
 constexpr double kGemmMinWorkPerThread = 256.0 * 1024;
 
+// Rows a multiple of 1 KB apart share few cache sets, so gemm packs an
+// operand with such a row stride (gemm.cpp). A caller reusing one operand over
+// many calls can store it with rows gemm_unaliased_ld(n) apart instead.
+inline bool gemm_ld_aliases(int64_t ld, size_t elem_size) { return ld * int64_t(elem_size) % 1024 == 0; }
+inline int64_t gemm_unaliased_ld(int64_t n, size_t elem_size) {
+  return gemm_ld_aliases(n, elem_size) ? n + 64 / int64_t(elem_size) : n;
+}
+
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, const T* bias = nullptr, Act act = Act::none);

@@ -182,12 +182,11 @@ RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& ker
     if (s->c.storage) init(s->c, c0);
     Tensor work, seen;
     Seq<V> p = make_seq<V>(*s, work, seen);
-    // Every step reads all of U. With rows a multiple of 1 KB apart, the
-    // GEMM would pack U at every step (see gemm.cpp); a copy with rows 64
-    // bytes longer is read in place.
+    // Every step reads all of U: with rows whose stride makes the GEMM pack
+    // it at every step, a copy with longer rows is read in place.
     Tensor padded;
-    if (G * u * int64_t(sizeof(V)) % 1024 == 0) {
-      p.ldU = G * u + 64 / int64_t(sizeof(V));
+    if (gemm_unaliased_ld(G * u, sizeof(V)) != G * u) {
+      p.ldU = gemm_unaliased_ld(G * u, sizeof(V));
       padded = Tensor::empty({u, p.ldU}, dt);
       for (int64_t i = 0; i < u; ++i)
         std::memcpy(padded.data<V>() + i * p.ldU, p.U + i * G * u, size_t(G * u) * sizeof(V));
