@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <numeric>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,16 @@ double split_balance(int64_t n, int64_t step, int64_t parts) {
   return double(n) / double(parts * std::max<int64_t>(worst, 1));
 }
 
+// How many of the `rows` rows, `stride` bytes apart, of a tile of A read in
+// place fall in one set of a 4 KB-periodic L1 (64 sets of 64-byte lines).
+// More than half of its 8 ways, and the tile evicts itself while the
+// micro-kernel streams B past it: AVX-512's 12-row tiles at a 2 or 4 KB
+// stride ran 1024^3 at 55% of peak instead of 80%, so such an A is packed.
+int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
+  const int64_t groups = 4096 / std::gcd(stride, int64_t(4096));  // distinct set offsets of the rows
+  return (rows + groups - 1) / groups;
+}
+
 }  // namespace
 }  // namespace gemm_detail
 
@@ -113,7 +124,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // always be packed.
   const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
-  p.pack_a = ta && M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda));
+  p.pack_a = ta ? M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda))
+               : M >= bl.mr && K >= 64 && N >= 64 && tile_rows_per_l1_set(bl.mr, lda * int64_t(sizeof(T))) > 4;
 
   // Threads: only when each gets enough work to pay for waking it, and the
   // split (rows or columns of C, on tile boundaries) is the more balanced one.

@@ -16,7 +16,8 @@
 //             micro-kernel: mr x nr tile in registers, then the epilogue
 //
 // The micro-kernel reads A either row-major (a[i*sa + k]: A as stored, in
-// place, which measured faster than packing it) or k-major (a[k*sa + i]: A^T
+// place, which measured faster than packing it unless the rows of a tile
+// share L1 sets) or k-major (a[k*sa + i]: A^T
 // as stored, or its packed panels), and B as b[k*sb + j] (B as stored, or its
 // packed strips). Packing is chosen by shape in gemm.cpp; B^T is always
 // packed, and so is a strip of B narrower than nr (zero-padded to nr), so the
@@ -192,12 +193,20 @@ void transpose_block(const typename S::T* src, int64_t lds, int rows, int cols, 
   for (int j = 0; j < cols; ++j) S::store_n(dst + j * ldd, r[j], lanes);
 }
 
-// A^T as stored (K x M): rows [0, rows) x k [0, kc) into the k-major
-// micro-panel dst[k*rows + i]; each k is a contiguous run of rows. (A as
-// stored is read in place: see Problem::pack_a.)
+// Rows [0, rows) x k [0, kc) of op(A) into the k-major micro-panel
+// dst[k*rows + i]. A^T as stored (K x M) is a copy of contiguous runs of
+// rows; A as stored (M x K) is transposed in W x W blocks.
 template <class S>
-void pack_a_trans(const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
+void pack_a(bool ta, const typename S::T* a, int64_t lda, int rows, int64_t kc, typename S::T* dst) {
   constexpr int W = S::W;
+  if (!ta) {
+    for (int64_t k = 0; k < kc; k += W)
+      for (int i = 0; i < rows; i += W) {
+        const int n = rows - i < W ? rows - i : W;
+        transpose_block<S>(a + i * lda + k, lda, n, int(min64(W, kc - k)), dst + k * rows + i, rows, n);
+      }
+    return;
+  }
   for (int64_t k = 0; k < kc; ++k, a += lda, dst += rows)
     for (int i = 0; i < rows; i += W) {
       const int n = rows - i < W ? rows - i : W;
@@ -242,7 +251,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   constexpr Blocking bl = S::blocking;
   constexpr int MR = bl.mr;
   static_assert(bl.nc % (4 * bl.nr) == 0, "packed B blocks hold whole wide strips");
-  const bool row_a = !p.ta;
+  const bool row_a = !p.ta && !p.pack_a;  // A read in place, row by row
   const int wide = row_a && m1 - m0 == 1 ? (n1 - n0 >= 4 * bl.nr ? 4 : n1 - n0 > bl.nr ? 2 : 1) : 1;
   constexpr int kTallest = powers_below(MR);
   static_assert((1 << kTallest) >= MR && (1 << (kTallest - 1)) < MR, "ColKernels::fn[kTallest] has mr rows");
@@ -264,7 +273,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
       const int64_t mc = min64(mc_step, m1 - ic);
       if (p.pack_a)
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
-          pack_a_trans<S>(p.A + pc * p.lda + ir, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
+          const T* src = p.ta ? p.A + pc * p.lda + ir : p.A + ir * p.lda + pc;
+          pack_a<S>(p.ta, src, p.lda, int(min64(MR, ic + mc - ir)), kc, ws.a + (ir - ic) * kc);
         }
       for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = min64(nc_step, n1 - jc);

@@ -30,8 +30,9 @@ struct Problem {
   int64_t ldc;
   const T* bias;
   Act act;
-  // Copy operand blocks into micro-panels (see gemm_blocked.h): pack_a only
-  // with ta (A as stored is read row by row in place), pack_b always with tb.
+  // Copy operand blocks into micro-panels (see gemm_blocked.h): pack_b
+  // always with tb; A as stored is read row by row in place unless its row
+  // stride makes a tile's rows share L1 sets (gemm.cpp).
   bool pack_a, pack_b;
 };
 
