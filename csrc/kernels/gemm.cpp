@@ -127,8 +127,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   p.pack_a = ta ? M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda))
                : M >= bl.mr && K >= 64 && N >= 64 && tile_rows_per_l1_set(bl.mr, lda * int64_t(sizeof(T))) > 4;
 
-  // Threads: only when each gets enough work to pay for waking it, and the
-  // split (rows or columns of C, on tile boundaries) is the more balanced one.
+  // Threads: only when each gets enough work to pay for waking it; C is split
+  // in rows or in columns, on tile boundaries (below).
   const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
@@ -140,7 +140,12 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // Items are whole tiles; which thread runs one does not change its values.
   constexpr int64_t kItemsPerThread = 4;
   const int64_t items = parts > 1 ? parts * kItemsPerThread : 1;
-  const bool split_m = items > 1 && split_balance(M, bl.mr, items) >= split_balance(N, bl.nr, items);
+  // An item reads all of the operand along the side it does not split: cut
+  // the longer side of C unless that balances clearly worse (5120x128x256,
+  // the LSTM's input projection, ran 12-16% faster cut in rows than in its
+  // 8 column strips).
+  const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
+  const bool split_m = items > 1 && (M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn);
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
