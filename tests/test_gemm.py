@@ -146,7 +146,7 @@ def test_gemm_strided_operands_stay_in_bounds(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_leading_dims_of_2kb_and_4kb(isa, dtype):
     # Row strides of 2 or 4 KB make operands packed (cache-set conflicts),
-    # A as stored too once its tiles are tall enough to conflict.
+    # A as stored too when its tiles are tall enough to conflict (AVX-512, 4 KB).
     rng = np.random.default_rng(13)
     for nbytes, (M, K, N), ta in itertools.product((2048, 4096), [(77, 70, 45), (29, 400, 70)], (False, True)):
         unit = nbytes // np.dtype(dtype).itemsize
@@ -177,7 +177,7 @@ def test_gemm_large_blocks(isa, dtype):
 def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
     rng = np.random.default_rng(6)
     for (M, K, N), ta, tb in itertools.product(
-            [(64, 784, 64), (301, 77, 45), (13, 500, 300), (130, 70, 129), (130, 512, 70)], (False, True),
+            [(64, 784, 64), (301, 77, 45), (13, 500, 300), (130, 70, 129), (130, 1024, 70)], (False, True),
             (False, True)):
         for dtype in DTYPES:
             A = rand(rng, (K, M) if ta else (M, K), dtype)
@@ -196,7 +196,7 @@ def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # Note [GEMM determinism]: a single row (one-sample inference) takes other
     # strips than a batch, but every element must keep its FMA chain.
     rng = np.random.default_rng(8)
-    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 512, 97)], (False, True),
+    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97)], (False, True),
                                                       (False, True)):
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)

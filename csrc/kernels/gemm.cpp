@@ -87,9 +87,11 @@ double split_balance(int64_t n, int64_t step, int64_t parts) {
 
 // How many of the `rows` rows, `stride` bytes apart, of a tile of A read in
 // place fall in one set of a 4 KB-periodic L1 (64 sets of 64-byte lines).
-// More than half of its 8 ways, and the tile evicts itself while the
-// micro-kernel streams B past it: AVX-512's 12-row tiles at a 2 or 4 KB
-// stride ran 1024^3 at 55% of peak instead of 80%, so such an A is packed.
+// With all 12 rows of an AVX-512 tile in one set (a 4 KB stride; the L1 has
+// 8 ways) the tile evicts itself while the micro-kernel streams B past it:
+// 1024^3 ran at 55% of peak instead of 80%, so such an A is packed. At 6 per
+// set (AVX-512 at 2 KB, AVX2's 6-row tiles at 4 KB) packing measured no
+// better, and AVX2's 6-lane masked stores are slow on Zen 3.
 int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
   const int64_t groups = 4096 / std::gcd(stride, int64_t(4096));  // distinct set offsets of the rows
   return (rows + groups - 1) / groups;
@@ -125,7 +127,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
   p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
   p.pack_a = ta ? M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda))
-               : M >= bl.mr && K >= 64 && N >= 64 && tile_rows_per_l1_set(bl.mr, lda * int64_t(sizeof(T))) > 4;
+               : M >= bl.mr && K >= 64 && N >= 64 && tile_rows_per_l1_set(bl.mr, lda * int64_t(sizeof(T))) > 6;
 
   // Threads: only when each gets enough work to pay for waking it; C is split
   // in rows or in columns, on tile boundaries (below).
