@@ -218,6 +218,35 @@ def test_op_options_match_reference(kind, reset_after, config):
     check(kind, x=x, ws=weights(kind, F, u, reset_after), **kw)
 
 
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("kind,reset_after", [("lstm", True), ("gru", True), ("gru", False), ("simple", True)])
+def test_op_without_a_tape_matches_reference(kind, reset_after, config):
+    """Outside a GradientTape nothing is kept for a backward: the steps go 16
+    at a time and h, c roll over two slots. 37 steps cross two chunk ends."""
+    kw = dict(CONFIGS[config])
+    B, T, F, u = 5, 37, 3, 4
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(B, T, F))
+    states = []
+    if kw.pop("states", False):
+        states = [rng.normal(size=(B, u))] + ([rng.normal(size=(B, u))] if kind == "lstm" else [])
+    mask = padded_mask(B, T) if kw.pop("mask", False) else None
+    rdrop = (rng.random((B, u)) > 0.3) / 0.7 if kw.pop("rdrop", False) else None
+    if kind == "gru":
+        kw["reset_after"] = reset_after
+    ws = weights(kind, F, u, reset_after, scale=0.3)
+    outs = rnn(kind, tf.constant(x), *[tf.constant(w) for w in ws],
+               initial_state=[tf.constant(s) for s in states] or None, mask=None if mask is None else tf.constant(mask),
+               recurrent_dropout_mask=None if rdrop is None else tf.constant(rdrop), **kw)
+    hc = dict(zip(["h0", "c0"], [torch.tensor(s) for s in states]))
+    ref = torch_reference(kind, torch.tensor(x), *[torch.tensor(w) for w in ws],
+                          mask=None if mask is None else torch.tensor(mask),
+                          rdrop=None if rdrop is None else torch.tensor(rdrop), **hc, **kw)
+    assert len(outs) == len(ref)
+    for a, b in zip(outs, ref):
+        close(a.numpy(), b.numpy())
+
+
 @pytest.mark.parametrize("kind,u,reset_after", [("lstm", 32, True), ("gru", 128, True), ("gru", 128, False),
                                                ("simple", 128, True)])
 def test_op_with_recurrent_kernel_rows_a_multiple_of_1kb(kind, u, reset_after):

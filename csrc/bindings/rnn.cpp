@@ -32,23 +32,26 @@ void bind_rnn(py::module_& m) {
       [](const std::string& kind, const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
          std::optional<Tensor> bias, std::optional<Tensor> h0, std::optional<Tensor> c0, std::optional<Tensor> mask,
          std::optional<Tensor> recurrent_dropout, kernels::Act activation, kernels::Act recurrent_activation,
-         bool reset_after, bool go_backwards, bool return_sequences, bool zero_output_for_mask) {
+         bool reset_after, bool go_backwards, bool return_sequences, bool zero_output_for_mask, bool keep) {
         kernels::RnnConfig cfg{kind_of(kind), activation, recurrent_activation, reset_after, go_backwards,
                                return_sequences, zero_output_for_mask};
         kernels::RnnForward r;
         {
           py::gil_scoped_release unlocked;
           r = kernels::rnn_forward(cfg, x, kernel, recurrent_kernel, opt(bias), opt(h0), opt(c0), opt(mask),
-                                   opt(recurrent_dropout));
+                                   opt(recurrent_dropout), keep);
         }
-        return py::make_tuple(r.y, r.h, maybe(r.c), RnnTape{r.saved});
+        return py::make_tuple(r.y, r.h, maybe(r.c), r.saved ? py::cast(RnnTape{r.saved}) : py::none());
       },
-      "Runs a recurrent layer over (batch, time, features): returns (y, h, c or None, tape).", py::arg("kind"),
+      "Runs a recurrent layer over (batch, time, features): returns (y, h, c or None, tape); the tape is None "
+      "with keep=False (inference: nothing is saved for rnn_backward).",
+      py::arg("kind"),
       py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias") = py::none(),
       py::arg("h0") = py::none(), py::arg("c0") = py::none(), py::arg("mask") = py::none(),
       py::arg("recurrent_dropout") = py::none(), py::arg("activation") = kernels::Act::tanh,
       py::arg("recurrent_activation") = kernels::Act::sigmoid, py::arg("reset_after") = true,
-      py::arg("go_backwards") = false, py::arg("return_sequences") = false, py::arg("zero_output_for_mask") = false);
+      py::arg("go_backwards") = false, py::arg("return_sequences") = false, py::arg("zero_output_for_mask") = false,
+      py::arg("keep") = true);
   m.def(
       "rnn_backward",
       [](const RnnTape& tape, std::optional<Tensor> dy, std::optional<Tensor> dh, std::optional<Tensor> dc,

@@ -54,7 +54,7 @@ void run(const Seq<double>& p, bool fwd, int64_t r0, int64_t r1) {
 // for all steps (rows are independent), when there is enough work for that.
 template <typename T>
 void run_rows(const Seq<T>& p, bool fwd) {
-  const double per_row = double(p.steps) * double(p.width) * double(p.units) * (fwd ? 1 : 2);
+  const double per_row = double(fwd ? p.s1 - p.s0 : p.steps) * double(p.width) * double(p.units) * (fwd ? 1 : 2);
   const int64_t grain = std::max<int64_t>(1, int64_t(kGemmMinWorkPerThread / std::max(per_row, 1.0)));
   parallel_for(0, p.batch, grain, [&](int64_t r0, int64_t r1) { run(p, fwd, r0, r1); });
 }
@@ -77,15 +77,16 @@ void check_state(const Tensor* t, const Tensor& x, const Shape& want, const char
   TT_CHECK(t->shape == want, op, ": ", name, " must have shape ", want, ", got ", t->shape);
 }
 
-// dst row (t, b) = src row (b, T-1-t) or (b, t): batch-major <-> time-major
-// (an involution, so it also maps back). Rows of `width` elements.
+// Time-major row (t - t0, b) <-> batch-major row (b, T-1-t) or (b, t), for
+// the steps t0 <= t < t1, from src to dst. Rows of `width` elements.
 template <typename T>
-void swap_time_batch(const T* src, T* dst, int64_t B, int64_t Tn, int64_t width, bool reverse, bool to_time_major) {
-  parallel_for(0, B * Tn, std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)), [&](int64_t i0, int64_t i1) {
+void swap_time_batch(const T* src, T* dst, int64_t B, int64_t Tn, int64_t width, bool reverse, bool to_time_major,
+                     int64_t t0, int64_t t1) {
+  parallel_for(t0 * B, t1 * B, std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / B, b = i % B, bt = b * Tn + (reverse ? Tn - 1 - t : t);
-      const T* s = src + (to_time_major ? bt : i) * width;
-      T* d = dst + (to_time_major ? i : bt) * width;
+      const int64_t t = i / B, b = i % B, bt = b * Tn + (reverse ? Tn - 1 - t : t), tb = i - t0 * B;
+      const T* s = src + (to_time_major ? bt : tb) * width;
+      T* d = dst + (to_time_major ? tb : bt) * width;
       std::memcpy(d, s, size_t(width) * sizeof(T));
     }
   });
@@ -105,6 +106,7 @@ Seq<T> make_seq(const RnnSaved& s, Tensor& work, Tensor& seen) {
   work = Tensor::empty({s.B, rnn_detail::kWorkUnits * s.u + s.G * s.u}, s.x.dtype);
   seen = Tensor::empty({s.B}, DType::u8);
   p.work = work.data<T>(), p.seen = seen.data<uint8_t>();
+  p.s0 = 0, p.s1 = s.T, p.zfirst = 0, p.slots = 0;
   return p;
 }
 
@@ -112,7 +114,7 @@ Seq<T> make_seq(const RnnSaved& s, Tensor& work, Tensor& seen) {
 
 RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& kernel, const Tensor& recurrent_kernel,
                        const Tensor* bias, const Tensor* h0, const Tensor* c0, const Tensor* mask,
-                       const Tensor* rdrop) {
+                       const Tensor* rdrop, bool keep) {
   const char* op = kind_name(cfg.kind);
   check_act(cfg.activation, op, "activation");
   check_act(cfg.recurrent_activation, op, "recurrent_activation");
@@ -151,27 +153,27 @@ RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& ker
   s->has_h0 = h0 != nullptr, s->has_c0 = c0 != nullptr;
   if (bias) s->bias_shape = bias->shape;
   const DType dt = x_.dtype;
-  s->x = Tensor::empty({T, B, F}, dt);
-  s->z = Tensor::empty({T, B, G * u}, dt);
-  s->h = Tensor::empty({T + 1, B, u}, dt);
-  if (cfg.kind == RnnKind::lstm) s->c = Tensor::empty({T + 1, B, u}, dt);
-  if (cfg.kind != RnnKind::simple) s->aux = Tensor::empty({T, B, u}, dt);
+  // Kept for a backward, every step's x, z, states and aux; otherwise the
+  // steps go kInferenceSteps at a time (x and z of those steps) and h and c
+  // roll over two slots: inference memory does not grow with the sequence.
+  const int64_t chunk = keep ? T : std::min(T, kInferenceSteps), slots = keep ? 0 : 2;
+  s->x = Tensor::empty({chunk, B, F}, dt);
+  s->z = Tensor::empty({chunk, B, G * u}, dt);
+  s->h = Tensor::empty({keep ? T + 1 : slots, B, u}, dt);
+  if (cfg.kind == RnnKind::lstm) s->c = Tensor::empty({keep ? T + 1 : slots, B, u}, dt);
+  if (cfg.kind != RnnKind::simple) s->aux = Tensor::empty({keep ? T : 1, B, u}, dt);
   if (rdrop) s->rdrop = rdrop->contiguous();
   if (mask) {
     const Tensor m = mask->contiguous();
     s->mask = Tensor::empty({T, B}, DType::u8);
-    swap_time_batch(m.data<uint8_t>(), s->mask.data<uint8_t>(), B, T, 1, cfg.go_backwards, true);
+    swap_time_batch(m.data<uint8_t>(), s->mask.data<uint8_t>(), B, T, 1, cfg.go_backwards, true, 0, T);
   }
   RnnForward out;
   out.y = Tensor::empty(cfg.return_sequences ? Shape{B, T, u} : Shape{B, u}, dt);
   TT_DISPATCH_FLOAT(dt, op, [&](auto tag) {
     using V = decltype(tag);
     const Tensor x = x_.contiguous();
-    swap_time_batch(x.data<V>(), s->x.data<V>(), B, T, F, cfg.go_backwards, true);
-    // input projection of every step at once (input bias in the epilogue)
     const Tensor b = bias ? bias->contiguous() : Tensor();
-    gemm<V>(false, false, T * B, G * u, F, V(1), s->x.data<V>(), std::max<int64_t>(F, 1), s->W.data<V>(), G * u, V(0),
-            s->z.data<V>(), G * u, bias ? b.data<V>() : nullptr);
     auto init = [&](const Tensor& buf, const Tensor* state) {
       if (state)
         copy_into(buf.slice(0, 1).reshape({B, u}), *state);
@@ -194,11 +196,21 @@ RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x_, const Tensor& ker
     }
     p.rbias = two_biases && bias ? b.data<V>() + G * u : nullptr;
     p.y = out.y.data<V>();
-    run_rows(p, true);
+    p.slots = slots;
+    for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+      const int64_t t1 = std::min(T, t0 + chunk);
+      swap_time_batch(x.data<V>(), s->x.data<V>(), B, T, F, cfg.go_backwards, true, t0, t1);
+      // the input projection of these steps at once (input bias in the epilogue)
+      gemm<V>(false, false, (t1 - t0) * B, G * u, F, V(1), s->x.data<V>(), std::max<int64_t>(F, 1), s->W.data<V>(),
+              G * u, V(0), s->z.data<V>(), G * u, bias ? b.data<V>() : nullptr);
+      p.s0 = t0, p.s1 = t1, p.zfirst = t0;
+      run_rows(p, true);
+    }
   });
-  out.h = s->h.slice(T, T + 1).reshape({B, u}).clone();
-  if (s->c.storage) out.c = s->c.slice(T, T + 1).reshape({B, u}).clone();
-  out.saved = std::move(s);
+  const int64_t last = keep ? T : T % slots;
+  out.h = s->h.slice(last, last + 1).reshape({B, u}).clone();
+  if (s->c.storage) out.c = s->c.slice(last, last + 1).reshape({B, u}).clone();
+  if (keep) out.saved = std::move(s);
   return out;
 }
 
@@ -275,7 +287,7 @@ RnnGrads rnn_backward(const RnnSaved& s, const Tensor* dy, const Tensor* dh, con
       Tensor dxt = Tensor::empty({T, B, F}, dt);
       gemm<V>(false, true, TB, F, Gu, V(1), dz.data<V>(), Gu, s.W.data<V>(), Gu, V(0), dxt.data<V>(),
               std::max<int64_t>(F, 1));
-      swap_time_batch(dxt.data<V>(), g.dx.data<V>(), B, T, F, s.cfg.go_backwards, false);
+      swap_time_batch(dxt.data<V>(), g.dx.data<V>(), B, T, F, s.cfg.go_backwards, false, 0, T);
     }
   });
   if (!s.has_h0) g.dh0 = Tensor();

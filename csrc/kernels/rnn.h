@@ -53,10 +53,13 @@ struct RnnGrads {
 };
 
 // bias, h0, c0 (LSTM only), mask and recurrent_dropout (a (B, u) scale
-// applied to h wherever it feeds the recurrent kernel) may be null.
+// applied to h wherever it feeds the recurrent kernel) may be null. With
+// keep false (inference) nothing is saved for a backward (saved is null) and
+// the buffers hold kInferenceSteps steps at a time instead of all of them.
+constexpr int64_t kInferenceSteps = 16;
 RnnForward rnn_forward(const RnnConfig& cfg, const Tensor& x, const Tensor& kernel, const Tensor& recurrent_kernel,
                        const Tensor* bias, const Tensor* h0, const Tensor* c0, const Tensor* mask,
-                       const Tensor* recurrent_dropout);
+                       const Tensor* recurrent_dropout, bool keep = true);
 
 // Gradients from those of y, h and c (each may be null: zero).
 RnnGrads rnn_backward(const RnnSaved& saved, const Tensor* dy, const Tensor* dh, const Tensor* dc, bool need_dx);

@@ -41,6 +41,10 @@ struct Seq {
   T* y;                                // outputs (B, T, u) with return_sequences, else (B, u)
   T* work;                             // (B, kWorkUnits * u + G*u) scratch
   uint8_t* seen;                       // (B) scratch: an unmasked step has been seen
+  // The forward runs steps [s0, s1); z holds steps from zfirst on. With
+  // slots > 0 (inference: nothing kept for a backward) h and c keep only
+  // `slots` steps, step s in slot s % slots, and aux one.
+  int64_t s0, s1, zfirst, slots;
   // backward
   const T* dy;  // like y, or null
   T* dz;        // (T, B, G*u) gradients of the gate pre-activations (input side)
@@ -219,11 +223,14 @@ struct Rows {
   Rows(const Seq<T>& p_, int64_t r0_, int64_t r1_)
       : p(p_), r0(r0_), n(r1_ - r0_), u(p_.units), G(p_.width), B(p_.batch), ldw(kWorkUnits * p_.units + p_.width) {}
   T* at(T* buf, int64_t s, int64_t w) const { return buf + (s * B + r0) * w; }  // step s, first row
+  T* z_at(int64_t s) const { return at(p.z, s - p.zfirst, G); }
+  T* state_at(T* buf, int64_t s) const { return at(buf, p.slots ? s % p.slots : s, u); }  // h, c
+  T* aux_at(int64_t s) const { return at(p.aux, p.slots ? 0 : s, u); }
   T* work(int64_t k) const { return p.work + r0 * ldw + k * u; }                // scratch vector k, first row
   T* work_wide() const { return p.work + r0 * ldw + kWorkUnits * u; }           // the G*u-wide one
   // h' as the recurrent kernel sees it: with recurrent dropout, scaled into scratch 0.
   const T* recurrent_input(int64_t s, int64_t& ld) const {
-    const T* hp = at(p.h, s, u);
+    const T* hp = state_at(p.h, s);
     ld = u;
     if (!p.rdrop) return hp;
     T* hd = work(0);
@@ -243,11 +250,12 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
   const int64_t n = w.n, u = w.u, G = w.G, ldw = w.ldw;
   const RnnKind kind = p.cfg.kind;
   const bool after = kind == RnnKind::gru && p.cfg.reset_after;
-  for (int64_t b = 0; b < n; ++b) p.seen[r0 + b] = 0;
-  for (int64_t s = 0; s < p.steps; ++s) {
-    T* z = w.at(p.z, s, G);
-    const T* hp = w.at(p.h, s, u);
-    T* hn = w.at(p.h, s + 1, u);
+  if (p.s0 == 0)
+    for (int64_t b = 0; b < n; ++b) p.seen[r0 + b] = 0;
+  for (int64_t s = p.s0; s < p.s1; ++s) {
+    T* z = w.z_at(s);
+    const T* hp = w.state_at(p.h, s);
+    T* hn = w.state_at(p.h, s + 1);
     int64_t ldi;
     const T* hin = w.recurrent_input(s, ldi);
     T* rec = after ? w.work_wide() : nullptr;
@@ -256,7 +264,7 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
     else  // all gates (GRU without reset_after: z and r only; h after the reset below)
       gemm<T>(false, false, n, kind == RnnKind::gru ? 2 * u : G, u, T(1), hin, ldi, p.U, p.ldU, T(1), z, G);
     if (kind == RnnKind::gru && !after) {
-      T* rh = w.at(p.aux, s, u);
+      T* rh = w.aux_at(s);
       for (int64_t b = 0; b < n; ++b) {
         gru_gates(p, z + b * G, (const T*)nullptr);
         for (int64_t j = 0; j < u; ++j) rh[b * u + j] = z[b * G + u + j] * hin[b * ldi + j];
@@ -271,12 +279,12 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
           std::memcpy(hn + b * u, zb, size_t(u) * sizeof(T));
           break;
         case RnnKind::lstm:
-          lstm_forward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.c, s + 1, u) + b * u, hn + b * u,
-                       w.at(p.aux, s, u) + b * u);
+          lstm_forward(p, zb, w.state_at(p.c, s) + b * u, w.state_at(p.c, s + 1) + b * u, hn + b * u,
+                       w.aux_at(s) + b * u);
           break;
         case RnnKind::gru:
           if (after) gru_gates(p, zb, rec + b * ldw);
-          gru_candidate(p, zb, after ? rec + b * ldw : nullptr, w.at(p.aux, s, u) + b * u, hp + b * u, hn + b * u);
+          gru_candidate(p, zb, after ? rec + b * ldw : nullptr, w.aux_at(s) + b * u, hp + b * u, hn + b * u);
           break;
       }
       // Masked step: the states carry over; the output is the previous output.
@@ -284,7 +292,7 @@ void forward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
       if (!m) {
         std::memcpy(hn + b * u, hp + b * u, size_t(u) * sizeof(T));
         if (kind == RnnKind::lstm)
-          std::memcpy(w.at(p.c, s + 1, u) + b * u, w.at(p.c, s, u) + b * u, size_t(u) * sizeof(T));
+          std::memcpy(w.state_at(p.c, s + 1) + b * u, w.state_at(p.c, s) + b * u, size_t(u) * sizeof(T));
       }
       p.seen[r0 + b] |= uint8_t(m);
       if (p.cfg.return_sequences || s == p.steps - 1) {

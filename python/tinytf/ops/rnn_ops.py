@@ -44,9 +44,9 @@ def rnn(kind, inputs, kernel, recurrent_kernel, bias=None, initial_state=None, m
         None if h0 is None else h0._t, None if c0 is None else c0._t, None if mask is None else mask._t,
         None if recurrent_dropout_mask is None else as_tensor(recurrent_dropout_mask, dtype=x.dtype)._t,
         _ACTS[activation], _ACTS[recurrent_activation], bool(reset_after), bool(go_backwards),
-        bool(return_sequences), bool(zero_output_for_mask))
+        bool(return_sequences), bool(zero_output_for_mask), bool(active()))
     outputs = (_wrap(y), _wrap(h)) + ((_wrap(c),) if c is not None else ())
-    if active():
+    if tape is not None:
         inputs_ = [x, kernel, recurrent_kernel] + [t for t in (bias, h0, c0) if t is not None]
 
         def backward(grads, needs):
