@@ -323,8 +323,8 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
   if (p.db)
     for (int64_t j = 0; j < n * ldb; ++j) p.db[r0 * ldb + j] = T(0);
   for (int64_t s = p.steps - 1; s >= 0; --s) {
-    const T* z = w.at(p.z, s, G);
-    const T* hp = w.at(p.h, s, u);
+    const T* z = w.z_at(s);
+    const T* hp = w.state_at(p.h, s);
     T* dz = w.at(p.dz, s, G);
     T* dzr = after ? w.at(p.dzr, s, G) : dz;  // what multiplies U^T
     for (int64_t b = 0; b < n; ++b) {
@@ -348,13 +348,13 @@ void backward_rows(const Seq<T>& p, int64_t r0, int64_t r1) {
           break;
         }
         case RnnKind::lstm:
-          lstm_backward(p, zb, w.at(p.c, s, u) + b * u, w.at(p.aux, s, u) + b * u, db, dc + b * u, dzb);
+          lstm_backward(p, zb, w.state_at(p.c, s) + b * u, w.aux_at(s) + b * u, db, dc + b * u, dzb);
           for (int64_t j = 0; j < u; ++j) dhb[j] = T(0);
           break;
         case RnnKind::gru:
           gru_backward_candidate(p, zb, hp + b * u, db, dzb, dhb);
           if (after) {
-            gru_backward_reset(p, zb, dzb + 2 * u, w.at(p.aux, s, u) + b * u, dzb);
+            gru_backward_reset(p, zb, dzb + 2 * u, w.aux_at(s) + b * u, dzb);
             T* dzrb = dzr + b * G;
             for (int64_t j = 0; j < 2 * u; ++j) dzrb[j] = dzb[j];
             for (int64_t j = 0; j < u; ++j) dzrb[2 * u + j] = dzb[2 * u + j] * zb[u + j];
