@@ -196,8 +196,8 @@ def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # Note [GEMM determinism]: a single row (one-sample inference) takes other
     # strips than a batch, but every element must keep its FMA chain.
     rng = np.random.default_rng(8)
-    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97)], (False, True),
-                                                      (False, True)):
+    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97)],
+                                                      (False, True), (False, True)):
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)
         whole = np.zeros((M, N), dtype)

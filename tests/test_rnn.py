@@ -198,12 +198,10 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("config", list(CONFIGS))
-@pytest.mark.parametrize("kind,reset_after", [("lstm", True), ("gru", True), ("gru", False), ("simple", True)])
-def test_op_options_match_reference(kind, reset_after, config):
+def config_case(kind, reset_after, config, B, T, F, u, rng):
+    """x and the keyword arguments of CONFIGS[config] as numpy values
+    (h0, c0, mask, rdrop), for run_both / torch_reference."""
     kw = dict(CONFIGS[config])
-    B, T, F, u = 5, 7, 3, 4
-    rng = np.random.default_rng(11)
     x = rng.normal(size=(B, T, F))
     if kw.pop("states", False):
         kw["h0"] = rng.normal(size=(B, u))
@@ -215,6 +213,14 @@ def test_op_options_match_reference(kind, reset_after, config):
         kw["rdrop"] = (rng.random((B, u)) > 0.3) / 0.7
     if kind == "gru":
         kw["reset_after"] = reset_after
+    return x, kw
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("kind,reset_after", [("lstm", True), ("gru", True), ("gru", False), ("simple", True)])
+def test_op_options_match_reference(kind, reset_after, config):
+    F, u = 3, 4
+    x, kw = config_case(kind, reset_after, config, 5, 7, F, u, np.random.default_rng(11))
     check(kind, x=x, ws=weights(kind, F, u, reset_after), **kw)
 
 
@@ -223,18 +229,11 @@ def test_op_options_match_reference(kind, reset_after, config):
 def test_op_without_a_tape_matches_reference(kind, reset_after, config):
     """Outside a GradientTape nothing is kept for a backward: the steps go 16
     at a time and h, c roll over two slots. 37 steps cross two chunk ends."""
-    kw = dict(CONFIGS[config])
-    B, T, F, u = 5, 37, 3, 4
-    rng = np.random.default_rng(12)
-    x = rng.normal(size=(B, T, F))
-    states = []
-    if kw.pop("states", False):
-        states = [rng.normal(size=(B, u))] + ([rng.normal(size=(B, u))] if kind == "lstm" else [])
-    mask = padded_mask(B, T) if kw.pop("mask", False) else None
-    rdrop = (rng.random((B, u)) > 0.3) / 0.7 if kw.pop("rdrop", False) else None
-    if kind == "gru":
-        kw["reset_after"] = reset_after
+    F, u = 3, 4
+    x, kw = config_case(kind, reset_after, config, 5, 37, F, u, np.random.default_rng(12))
     ws = weights(kind, F, u, reset_after, scale=0.3)
+    states = [kw.pop(k) for k in ("h0", "c0") if k in kw]
+    mask, rdrop = kw.pop("mask", None), kw.pop("rdrop", None)
     outs = rnn(kind, tf.constant(x), *[tf.constant(w) for w in ws],
                initial_state=[tf.constant(s) for s in states] or None, mask=None if mask is None else tf.constant(mask),
                recurrent_dropout_mask=None if rdrop is None else tf.constant(rdrop), **kw)

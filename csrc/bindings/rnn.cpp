@@ -45,8 +45,7 @@ void bind_rnn(py::module_& m) {
       },
       "Runs a recurrent layer over (batch, time, features): returns (y, h, c or None, tape); the tape is None "
       "with keep=False (inference: nothing is saved for rnn_backward).",
-      py::arg("kind"),
-      py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias") = py::none(),
+      py::arg("kind"), py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias") = py::none(),
       py::arg("h0") = py::none(), py::arg("c0") = py::none(), py::arg("mask") = py::none(),
       py::arg("recurrent_dropout") = py::none(), py::arg("activation") = kernels::Act::tanh,
       py::arg("recurrent_activation") = kernels::Act::sigmoid, py::arg("reset_after") = true,

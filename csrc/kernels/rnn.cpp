@@ -16,7 +16,7 @@ namespace tt::kernels {
 struct RnnSaved {
   RnnConfig cfg;
   int64_t B, T, F, u, G;
-  Tensor x;             // (T, B, F) the input, time-major in processing order
+  Tensor x;             // (T, B, F) the input, time-major in processing order (one chunk when not kept)
   Tensor W, U;          // contiguous kernels
   Tensor mask, rdrop;   // (T, B) uint8 in processing order; (B, u); or empty
   Shape bias_shape;     // empty without a bias
@@ -54,7 +54,7 @@ void run(const Seq<double>& p, bool fwd, int64_t r0, int64_t r1) {
 // for all steps (rows are independent), when there is enough work for that.
 template <typename T>
 void run_rows(const Seq<T>& p, bool fwd) {
-  const double per_row = double(fwd ? p.s1 - p.s0 : p.steps) * double(p.width) * double(p.units) * (fwd ? 1 : 2);
+  const double per_row = double(p.s1 - p.s0) * double(p.width) * double(p.units) * (fwd ? 1 : 2);
   const int64_t grain = std::max<int64_t>(1, int64_t(kGemmMinWorkPerThread / std::max(per_row, 1.0)));
   parallel_for(0, p.batch, grain, [&](int64_t r0, int64_t r1) { run(p, fwd, r0, r1); });
 }
@@ -84,9 +84,9 @@ void swap_time_batch(const T* src, T* dst, int64_t B, int64_t Tn, int64_t width,
                      int64_t t0, int64_t t1) {
   parallel_for(t0 * B, t1 * B, std::max<int64_t>(1, 16384 / std::max<int64_t>(width, 1)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / B, b = i % B, bt = b * Tn + (reverse ? Tn - 1 - t : t), tb = i - t0 * B;
-      const T* s = src + (to_time_major ? bt : tb) * width;
-      T* d = dst + (to_time_major ? tb : bt) * width;
+      const int64_t t = i / B, b = i % B, bt = b * Tn + (reverse ? Tn - 1 - t : t), tm = i - t0 * B;
+      const T* s = src + (to_time_major ? bt : tm) * width;
+      T* d = dst + (to_time_major ? tm : bt) * width;
       std::memcpy(d, s, size_t(width) * sizeof(T));
     }
   });
