@@ -177,8 +177,8 @@ def test_gemm_large_blocks(isa, dtype):
 def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
     rng = np.random.default_rng(6)
     for (M, K, N), ta, tb in itertools.product(
-            [(64, 784, 64), (301, 77, 45), (13, 500, 300), (130, 70, 129), (130, 1024, 70)], (False, True),
-            (False, True)):
+            [(64, 784, 64), (301, 77, 45), (13, 500, 300), (130, 70, 129), (130, 1024, 70), (32, 784, 64),
+             (48, 1024, 96)], (False, True), (False, True)):
         for dtype in DTYPES:
             A = rand(rng, (K, M) if ta else (M, K), dtype)
             B = rand(rng, (N, K) if tb else (K, N), dtype)
@@ -190,6 +190,8 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
                 _core.gemm(ta, tb, 1.0, core(A), core(B), 0.5, core(C), bias=core(bias), act=_core.Act.tanh)
                 out.append(C)
             assert np.array_equal(out[0], out[1])
+            want = np.tanh(0.5 + (A.T if ta else A).astype(np.float64) @ (B.T if tb else B) + bias)
+            check_close(out[1], want, dtype, K)
 
 
 def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):

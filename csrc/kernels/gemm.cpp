@@ -97,6 +97,65 @@ int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
   return (rows + groups - 1) / groups;
 }
 
+// The items of a threaded GEMM cut C into a grid: gm row groups times gn
+// column groups, on tile boundaries.
+struct Grid {
+  int64_t gm, gn;
+};
+
+// How evenly `parts` threads share the items of a grid when each takes the
+// next item as it frees up (parallel_items): 1 when every thread finishes at once.
+double grid_balance(Grid g, int64_t parts, int64_t M, int64_t N, const Blocking& bl) {
+  std::vector<int64_t> busy(size_t(parts), 0);
+  int64_t total = 0;
+  for (int64_t i = 0; i < g.gm * g.gn; ++i) {
+    auto [r0, r1] = split_range(M, bl.mr, g.gm, i / g.gn);
+    auto [c0, c1] = split_range(N, bl.nr, g.gn, i % g.gn);
+    const int64_t work = (r1 - r0) * (c1 - c0);
+    *std::min_element(busy.begin(), busy.end()) += work;
+    total += work;
+  }
+  return double(total) / double(parts * std::max<int64_t>(*std::max_element(busy.begin(), busy.end()), 1));
+}
+
+// Each item reads, for its rows, all of B along its columns (packed once per
+// mc rows when B is packed; read in place, B costs the same for any grid),
+// and for its columns, all of A along its rows (packed once when A is packed,
+// otherwise read once per nc columns). Of the grids that balance within 10%
+// of the best, the one that reads the least. (Cutting C only in rows had
+// every item of 2048^3 pack all of B: 10% of its time on 2 threads; cutting
+// 32x784x64 in rows left 5 of 8 items empty.)
+Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const Blocking& bl, bool pack_a,
+                 bool pack_b) {
+  const int64_t items = cut.gm * cut.gn;
+  std::vector<std::pair<Grid, double>> grids{{cut, grid_balance(cut, parts, M, N, bl)}};
+  double best_balance = grids[0].second;
+  for (int64_t gn = 1; gn <= items; ++gn)
+    if (items % gn == 0 && gn != cut.gn) {
+      const Grid g{items / gn, gn};
+      grids.push_back({g, grid_balance(g, parts, M, N, bl)});
+      best_balance = std::max(best_balance, grids.back().second);
+    }
+  Grid best = cut;
+  double least = -1;
+  for (auto [g, balance] : grids) {
+    if (balance < 0.9 * best_balance) continue;
+    double b_passes = 0, a_passes = 0;
+    for (int64_t r = 0; r < g.gm; ++r) {
+      auto [r0, r1] = split_range(M, bl.mr, g.gm, r);
+      if (pack_b && r1 > r0) b_passes += pack_a ? double((r1 - r0 + bl.mc - 1) / bl.mc) : 1.0;
+    }
+    for (int64_t c = 0; c < g.gn; ++c) {
+      auto [c0, c1] = split_range(N, bl.nr, g.gn, c);
+      if (c1 > c0) a_passes += pack_a ? 1.0 : double((c1 - c0 + bl.nc - 1) / bl.nc);
+    }
+    const double reads = b_passes * double(K) * double(N) + a_passes * double(M) * double(K);
+    // Another grid replaces the 1-D cut (the first candidate) only when it reads clearly less.
+    if (least < 0 || reads < (best.gn == cut.gn ? 0.9 : 1.0) * least) least = reads, best = g;
+  }
+  return best;
+}
+
 }  // namespace
 }  // namespace gemm_detail
 
@@ -142,12 +201,15 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // Items are whole tiles; which thread runs one does not change its values.
   constexpr int64_t kItemsPerThread = 4;
   const int64_t items = parts > 1 ? parts * kItemsPerThread : 1;
-  // An item reads all of the operand along the side it does not split: cut
-  // the longer side of C unless that balances clearly worse (5120x128x256,
-  // the LSTM's input projection, ran 12-16% faster cut in rows than in its
-  // 8 column strips).
+  // Items cut C into a grid of row and column groups (choose_grid); the
+  // default is the longer side of C cut alone, unless that balances clearly
+  // worse (5120x128x256, the LSTM's input projection, ran 12-16% faster cut
+  // in rows than in its 8 column strips, each reading all of x).
   const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
-  const bool split_m = items > 1 && (M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn);
+  const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
+  const Grid grid = items == 1 ? Grid{1, 1}
+                               : choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl,
+                                             p.pack_a, p.pack_b);
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
@@ -159,8 +221,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
       out_of_memory = true;
       return;
     }
-    auto [r0, r1] = split_range(split_m ? M : N, split_m ? bl.mr : bl.nr, items, i);
-    if (r0 < r1) split_m ? fn(p, r0, r1, 0, N, ws) : fn(p, 0, M, r0, r1, ws);
+    auto [r0, r1] = split_range(M, bl.mr, grid.gm, i / grid.gn);
+    auto [c0, c1] = split_range(N, bl.nr, grid.gn, i % grid.gn);
+    if (r0 < r1 && c0 < c1) fn(p, r0, r1, c0, c1, ws);
   });
   if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
 }
