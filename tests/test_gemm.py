@@ -68,6 +68,7 @@ SHAPES = [  # (M, K, N)
     (12, 16, 32), (13, 17, 31), (7, 29, 65), (25, 11, 48), (37, 131, 97),
     (97, 389, 23),  # K > kc of every ISA: several passes over C
     (1, 389, 97), (1, 40, 300),  # one row: wide strips (2 and 4 strips wide), several passes, narrow edges
+    (45, 131, 10), (33, 64, 16),  # C at most one vector wide: computed transposed
 ]
 
 
@@ -87,7 +88,7 @@ def test_gemm_all_transpositions_and_sizes(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_beta_zero_never_reads_c(isa, dtype):
     rng = np.random.default_rng(2)
-    for M, K, N in [(5, 7, 3), (40, 400, 70), (3, 0, 4)]:
+    for M, K, N in [(5, 7, 3), (40, 400, 70), (3, 0, 4), (40, 400, 7)]:
         A, B = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
         C = np.full((M, N), np.nan, dtype)
         _core.gemm(False, False, 1.0, core(A), core(B), 0.0, core(C))
@@ -98,7 +99,8 @@ def test_gemm_beta_zero_never_reads_c(isa, dtype):
 def test_gemm_bias_and_every_activation(isa, dtype):
     rng = np.random.default_rng(3)
     for act, f in ACTS.items():
-        for (M, K, N), beta in itertools.product([(13, 29, 37), (30, 400, 18), (6, 0, 5)], (0.0, 0.5)):
+        for (M, K, N), beta in itertools.product([(13, 29, 37), (30, 400, 18), (6, 0, 5), (40, 64, 10), (70, 600, 7)],
+                                                 (0.0, 0.5)):
             A, B, bias = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype), rand(rng, (N,), dtype)
             C0 = rand(rng, (M, N), dtype)
             C = C0.copy() if beta else np.full((M, N), np.nan, dtype)
@@ -178,7 +180,7 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
     rng = np.random.default_rng(6)
     for (M, K, N), ta, tb in itertools.product(
             [(64, 784, 64), (301, 77, 45), (13, 500, 300), (130, 70, 129), (130, 1024, 70), (32, 784, 64),
-             (48, 1024, 96)], (False, True), (False, True)):
+             (48, 1024, 96), (300, 77, 10), (64, 1000, 7)], (False, True), (False, True)):
         for dtype in DTYPES:
             A = rand(rng, (K, M) if ta else (M, K), dtype)
             B = rand(rng, (N, K) if tb else (K, N), dtype)
@@ -198,7 +200,8 @@ def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # Note [GEMM determinism]: a single row (one-sample inference) takes other
     # strips than a batch, but every element must keep its FMA chain.
     rng = np.random.default_rng(8)
-    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97)],
+    for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97),
+                                                                    (40, 64, 10), (40, 500, 8)],
                                                       (False, True), (False, True)):
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)

@@ -36,6 +36,9 @@ template <> const Blocking& blocking_of<double>(const IsaKernels& k) { return k.
 template <typename T> BlockFn<T> block_fn(const IsaKernels& k);
 template <> BlockFn<float> block_fn<float>(const IsaKernels& k) { return k.block_f32; }
 template <> BlockFn<double> block_fn<double>(const IsaKernels& k) { return k.block_f64; }
+template <typename T> NarrowFn<T> narrow_fn(const IsaKernels& k);
+template <> NarrowFn<float> narrow_fn<float>(const IsaKernels& k) { return k.narrow_f32; }
+template <> NarrowFn<double> narrow_fn<double>(const IsaKernels& k) { return k.narrow_f64; }
 
 // Pack buffers: one per thread, grown on demand and kept, so the steady state
 // allocates nothing.
@@ -95,6 +98,23 @@ double split_balance(int64_t n, int64_t step, int64_t parts) {
 int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
   const int64_t groups = 4096 / std::gcd(stride, int64_t(4096));  // distinct set offsets of the rows
   return (rows + groups - 1) / groups;
+}
+
+// Packing copies an operand block into micro-panels: it costs a pass over
+// the block and saves strided loads in every reuse, and cache-set conflicts
+// when a row stride is a multiple of 1 KB (the kc rows a micro-kernel reads
+// then fall in at most 1/16 of the L1 sets; 4 KB was the test until the
+// LSTM's weight gradients, B rows of 1 KB, ran at 70% of the packed speed on
+// an AMD EPYC). B is reused by each row strip of C, A by each column strip.
+// Tuned on the training shapes and squares (bench/cpp/bench_gemm). B^T must
+// always be packed.
+template <typename T>
+void set_packing(Problem<T>& p, const Blocking& bl) {
+  const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
+  p.pack_b = p.tb || p.M >= 256 || (p.K >= 64 && aliasing(p.ldb));
+  p.pack_a = p.ta ? p.M >= 64 && p.K >= 64 && (p.N >= 1024 || aliasing(p.lda))
+                  : p.M >= bl.mr && p.K >= 64 && p.N >= 64 &&
+                        tile_rows_per_l1_set(bl.mr, p.lda * int64_t(sizeof(T))) > 6;
 }
 
 // The items of a threaded GEMM cut C into a grid: gm row groups times gn
@@ -175,21 +195,15 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   const IsaKernels& ks = kernels_for(isa());
   const Blocking& bl = blocking_of<T>(ks);
   Problem<T> p{ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, false, false};
-  // Packing copies an operand block into micro-panels: it costs a pass over
-  // the block and saves strided loads in every reuse, and cache-set conflicts
-  // when a row stride is a multiple of 1 KB (the kc rows a micro-kernel reads
-  // then fall in at most 1/16 of the L1 sets; 4 KB was the test until the
-  // LSTM's weight gradients, B rows of 1 KB, ran at 70% of the packed speed on
-  // an AMD EPYC). B is reused by each row strip of C, A by each column strip.
-  // Tuned on the training shapes and squares (bench/cpp/bench_gemm). B^T must
-  // always be packed.
-  const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
-  p.pack_b = tb || M >= 256 || (K >= 64 && aliasing(ldb));
-  p.pack_a = ta ? M >= 64 && K >= 64 && (N >= 1024 || aliasing(lda))
-               : M >= bl.mr && K >= 64 && N >= 64 && tile_rows_per_l1_set(bl.mr, lda * int64_t(sizeof(T))) > 6;
+  set_packing(p, bl);
+  // A C at most one vector wide is computed transposed (gemm_narrow) when
+  // that fills at least one whole strip.
+  const bool narrow = N <= bl.w && M >= bl.nr && (beta == T(0) || K <= bl.kc);
+  Problem<T> q{!tb, !ta, N, M, K, alpha, B, ldb, A, lda, T(0), nullptr, M, nullptr, Act::none, false, false};
+  if (narrow) set_packing(q, bl);
 
   // Threads: only when each gets enough work to pay for waking it; C is split
-  // in rows or in columns, on tile boundaries (below).
+  // on tile boundaries (below).
   const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
@@ -207,23 +221,26 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // in rows than in its 8 column strips, each reading all of x).
   const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
   const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
-  const Grid grid = items == 1 ? Grid{1, 1}
-                               : choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl,
-                                             p.pack_a, p.pack_b);
+  const Grid grid = items == 1 || narrow ? Grid{items, 1}
+                                         : choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K,
+                                                       bl, p.pack_a, p.pack_b);
+  const int64_t row_step = narrow ? bl.nr : bl.mr;  // narrow: C's rows are q's columns
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
   parallel_items(items, [&](int64_t i) {
     Workspace<T> ws;
     try {
-      ws = thread_workspace<T>(bl, p.pack_a);
+      ws = thread_workspace<T>(bl, narrow ? q.pack_a : p.pack_a);
     } catch (const std::bad_alloc&) {
       out_of_memory = true;
       return;
     }
-    auto [r0, r1] = split_range(M, bl.mr, grid.gm, i / grid.gn);
+    auto [r0, r1] = split_range(M, row_step, grid.gm, i / grid.gn);
     auto [c0, c1] = split_range(N, bl.nr, grid.gn, i % grid.gn);
-    if (r0 < r1 && c0 < c1) fn(p, r0, r1, c0, c1, ws);
+    if (r0 >= r1 || c0 >= c1) return;
+    if (narrow) narrow_fn<T>(ks)(p, q, r0, r1, ws);
+    else fn(p, r0, r1, c0, c1, ws);
   });
   if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
 }

@@ -321,6 +321,40 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   } while (pc < p.K);
 }
 
+// ---- C at most one vector wide ------------------------------------------------
+
+// A C of at most W columns (a classifier's logits: 32 x 64 x 10) would fill a
+// third of every nr = 2W wide tile. It is computed transposed instead,
+// C^T = op(B)^T op(A)^T (q: N rows, tiles of height N; M columns, whole
+// strips), kRows columns at a time into a buffer, and each row of C then
+// goes through the epilogue as one vector. Every element keeps its FMA chain
+// (a*b is exact in either order) and the epilogue adds the same terms in the
+// same order, as long as beta == 0 or K takes one pass (gemm.cpp checks).
+template <class S>
+void gemm_narrow(const Problem<typename S::T>& p, const Problem<typename S::T>& q, int64_t m0, int64_t m1,
+                 const Workspace<typename S::T>& ws) {
+  using T = typename S::T;
+  constexpr int W = S::W;
+  constexpr int64_t kRows = 256;
+  alignas(64) T ct[W * kRows];  // C^T of rows [i0, i0 + rows) of C, rows apart
+  alignas(64) T row[W * W];
+  const Epilogue<T> e{T(1), p.beta, p.bias, p.act, true, true};  // alpha was applied in the passes over K
+  for (int64_t i0 = m0; i0 < m1; i0 += kRows) {
+    const int64_t rows = min64(kRows, m1 - i0);
+    Problem<T> b = q;
+    b.N = rows, b.B = p.ta ? p.A + i0 : p.A + i0 * p.lda, b.C = ct, b.ldc = rows;
+    gemm_block<S>(b, 0, p.N, 0, rows, ws);
+    for (int64_t r = 0; r < rows; r += W) {
+      const int n = int(min64(W, rows - r));
+      transpose_block<S>(ct + r, rows, int(p.N), n, row, W, W);
+      for (int i = 0; i < n; ++i) {
+        const typename S::V v = S::load(row + i * W);
+        store_row<S, 1>(&v, p.C + (i0 + r + i) * p.ldc, p.bias, int(p.N), e);
+      }
+    }
+  }
+}
+
 // ---- FMA peak probe ------------------------------------------------------------
 
 // kFmaProbeChains independent FMA chains, `iters` times. Returns a value that
@@ -347,7 +381,8 @@ double fma_probe(int64_t iters) {
 
 template <class S32, class S64>
 IsaKernels make_isa_kernels() {
-  return {S32::blocking, S64::blocking, &gemm_block<S32>, &gemm_block<S64>, &fma_probe<S32>, &fma_probe<S64>};
+  return {S32::blocking,        S64::blocking,        &gemm_block<S32>, &gemm_block<S64>,
+          &gemm_narrow<S32>,     &gemm_narrow<S64>,    &fma_probe<S32>,  &fma_probe<S64>};
 }
 
 }  // namespace

@@ -56,6 +56,11 @@ struct Workspace {
 template <typename T>
 using BlockFn = void (*)(const Problem<T>& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, const Workspace<T>& ws);
 
+// Computes rows [m0, m1) of a C of at most w columns through q, the problem
+// transposed (gemm_blocked.h), single-threaded.
+template <typename T>
+using NarrowFn = void (*)(const Problem<T>& p, const Problem<T>& q, int64_t m0, int64_t m1, const Workspace<T>& ws);
+
 // Independent FMA chains of the peak probe (gemm_blocked.h): more than latency x
 // ports on current cores. Not 16: with AVX2's 16 vector registers, 16 chains and
 // the probe's two constants spill and the probe times the spills.
@@ -65,6 +70,8 @@ struct IsaKernels {
   Blocking f32, f64;
   BlockFn<float> block_f32;
   BlockFn<double> block_f64;
+  NarrowFn<float> narrow_f32;
+  NarrowFn<double> narrow_f64;
   double (*fma_probe_f32)(int64_t iters);  // 2 * kFmaProbeChains * f32.w * iters flops
   double (*fma_probe_f64)(int64_t iters);
 };
