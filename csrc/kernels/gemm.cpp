@@ -142,9 +142,9 @@ double grid_balance(Grid g, int64_t parts, int64_t M, int64_t N, const Blocking&
 // mc rows when B is packed; read in place, B costs the same for any grid),
 // and for its columns, all of A along its rows (packed once when A is packed,
 // otherwise read once per nc columns). Of the grids that balance within 10%
-// of the best, the one that reads the least. (Cutting C only in rows had
-// every item of 2048^3 pack all of B: 10% of its time on 2 threads; cutting
-// 32x784x64 in rows left 5 of 8 items empty.)
+// of the best, the one that reads the least. (Cut in rows alone, every item
+// of 2048^3 packed all of B, 10% of its time on 2 threads with 8 items, and
+// 32x784x64, 3 row tiles, left items empty.)
 Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const Blocking& bl, bool pack_a,
                  bool pack_b) {
   const int64_t items = cut.gm * cut.gn;

@@ -381,8 +381,8 @@ double fma_probe(int64_t iters) {
 
 template <class S32, class S64>
 IsaKernels make_isa_kernels() {
-  return {S32::blocking,        S64::blocking,        &gemm_block<S32>, &gemm_block<S64>,
-          &gemm_narrow<S32>,     &gemm_narrow<S64>,    &fma_probe<S32>,  &fma_probe<S64>};
+  return {S32::blocking,     S64::blocking,     &gemm_block<S32>, &gemm_block<S64>,
+          &gemm_narrow<S32>, &gemm_narrow<S64>, &fma_probe<S32>,  &fma_probe<S64>};
 }
 
 }  // namespace
