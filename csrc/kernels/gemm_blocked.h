@@ -18,9 +18,10 @@
 // The micro-kernel reads A either row-major (a[i*sa + k]: A as stored, in
 // place, which measured faster than packing it unless the rows of a tile
 // share L1 sets) or k-major (a[k*sa + i]: A^T as stored, or packed panels of
-// either), and B as b[k*sb + j] (B as stored, or its packed strips). Packing is chosen by shape in gemm.cpp; B^T is always
-// packed, and so is a strip of B narrower than nr (zero-padded to nr), so the
-// micro-kernel never loads past a row of B.
+// either), and B as b[k*sb + j] (B as stored, or its packed strips). Packing
+// is chosen by shape in gemm.cpp; B^T is always packed, and so is a strip of
+// B narrower than nr (zero-padded to nr), so the micro-kernel never loads
+// past a row of B.
 #pragma once
 #include <cstdint>
 #include <utility>
