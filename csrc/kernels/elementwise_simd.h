@@ -62,23 +62,8 @@ void sigmoid_row_f32(float* o, const float* a, int64_t n) {
       if (!(a[i] >= lo && a[i] <= hi)) o[i] = sigmoid(a[i]);
 }
 
-// tanh: Cephes' odd polynomial for |x| < 0.625, else (1 - e) / (1 + e) with
-// e = e^-2|x| (no cancellation there), the sign put back; both computed for
-// every element and one selected, so the loop vectorises. libm past |x| =
-// 43.6, where e leaves the polynomial's range (tanh is +-1 there), and for NaN.
 void tanh_row_f32(float* o, const float* a, int64_t n) {
-  int outside = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = a[i], ax = std::fabs(x), e = expf_core(-2.0f * ax);
-    const float big = (1.0f - e) / (1.0f + e);
-    const float z = x * x;
-    const float p = tanh_poly(z);
-    o[i] = ax < kTanhPolyBound ? std::copysign(p * z * x + x, x) : (x < 0 ? -big : big);  // copysign: tanh(-0) = -0
-    outside |= int(!(ax <= 43.6f));
-  }
-  if (outside)
-    for (int64_t i = 0; i < n; ++i)
-      if (!(std::fabs(a[i]) <= 43.6f)) o[i] = std::tanh(a[i]);
+  for (int64_t i = 0; i < n; ++i) o[i] = tanhf_core(a[i]);
 }
 
 inline ElementwiseRows make_elementwise_rows() { return {exp_row_f32, sigmoid_row_f32, tanh_row_f32, philox_counters<Philox::kBlock>}; }

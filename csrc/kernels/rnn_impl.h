@@ -69,8 +69,7 @@ const Kernels& kernels_avx512();
 namespace {
 
 // --- activations, vectorisable ----------------------------------------------
-// float: exp from expf.h, clamped to its range; tanh
-// from it (odd polynomial near 0, where 1 - 2/(e^2x + 1) would cancel).
+// float: exp and tanh from expf.h, exp clamped to its range.
 // double stays on libm: it is the precise path that gradient checks use.
 inline float exp_approx(float x) {
   x = x < -87.3f ? -87.3f : x;
@@ -81,12 +80,7 @@ inline float exp_approx(float x) {
 inline float sigmoid_of(float x) { return 1.f / (1.f + exp_approx(-x)); }
 inline double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-inline float tanh_of(float x) {
-  const float a = x < 0.f ? -x : x, z = x * x;
-  const float small = tanh_poly(z) * z * x + x;
-  const float big = 1.f - 2.f / (exp_approx(2.f * a) + 1.f);
-  return a < kTanhPolyBound ? small : (x < 0.f ? -big : big);
-}
+inline float tanh_of(float x) { return tanhf_core(x); }
 inline double tanh_of(double x) { return std::tanh(x); }
 
 // x[j] = act(x[j]), one loop per activation so that each vectorises.
