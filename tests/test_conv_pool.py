@@ -402,6 +402,46 @@ def test_relu_conv_then_max_pool_gradients_equal_the_separate_ops(dtype, cin, po
             np.testing.assert_allclose(a, b, rtol=2e-6 if dtype == np.float32 else 1e-13, atol=1e-6 if dtype == np.float32 else 1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cin,cout,pool,strides,padding", [(1, 32, 2, 2, "valid"), (3, 16, 3, 2, "same"),
+                                                           (2, 5, 3, 1, "valid"), (32, 16, 2, 2, "valid")])
+def test_conv_backward_from_a_max_pools_gradient_in_parts_matches_numpy(dtype, cin, cout, pool, strides, padding):
+    """conv2d_backward_pooled: the max pool's input gradient unpooled image by
+    image (direct kernels: few input channels; an odd output leaves pixels no
+    window covers, overlapping windows add) or whole (Winograd, and output
+    channels that are not a multiple of the vector width) must give numpy's
+    conv gradients of the unpooled gradient, at 1 and 2 threads bit for bit."""
+    x = RNG.standard_normal((3, 12, 13, cin)).astype(dtype)
+    w = RNG.standard_normal((3, 3, cin, cout)).astype(dtype)
+    y = arr(_core.conv2d(core(x), core(w)))  # (3, 10, 11, cout): the last column is in no valid window
+    pooled, argmax = _core.max_pool2d_with_argmax(core(y), pool, strides, padding)
+    gp = RNG.standard_normal(arr(pooled).shape).astype(dtype)
+    dy = ref_pool_grad(y, gp, (pool, pool), (strides, strides), padding.upper(), "max")
+    want = ref_conv_grads(x, w, y, dy, (1, 1), (1, 1), "VALID")
+    results = []
+    for n in (1, 2):
+        with threads(n):
+            results.append([arr(t) for t in _core.conv2d_backward_pooled(
+                core(x), core(w), core(gp), argmax, y.shape, pool, strides, padding, 1, 1, "VALID", True, True)])
+    for got, ref in zip(results[0], want):
+        np.testing.assert_allclose(got / np.abs(ref).max(), ref / np.abs(ref).max(), **tol(dtype))
+    for a, b in zip(*results):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_conv_backward_from_a_max_pools_gradient_checks_its_parts():
+    x, w = core(np.zeros((2, 6, 6, 1), np.float32)), core(np.zeros((3, 3, 1, 4), np.float32))
+    p, argmax = _core.max_pool2d_with_argmax(_core.conv2d(x, w), 2, 2)
+    args = (2, 2, "VALID", 1, 1, "VALID", False, True)
+    raises(ValueError, r"conv2d_backward_pooled: the max pool's input has shape \(2, 5, 5, 4\), not the "
+           r"convolution's output shape \(2, 4, 4, 4\)", _core.conv2d_backward_pooled, x, w, p, argmax,
+           (2, 5, 5, 4), *args)
+    raises(ValueError, "pooled shape", _core.conv2d_backward_pooled, x, w, p, argmax, (2, 6, 6, 4), *args)
+    raises(TypeError, "argmax must be uint8", _core.conv2d_backward_pooled, x, w, p, p, (2, 4, 4, 4), *args)
+    raises(TypeError, "the pooled gradient is float64 but the input is float32", _core.conv2d_backward_pooled, x, w,
+           core(np.zeros((2, 2, 2, 4))), argmax, (2, 4, 4, 4), *args)
+
+
 # --- PyTorch as a second reference -------------------------------------------------
 
 def torch_same_pads(shape_hw, k, s, d):

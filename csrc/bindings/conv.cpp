@@ -120,6 +120,23 @@ void bind_conv(py::module_& m) {
       py::arg("need_dx") = true, py::arg("need_db") = true);
 
   m.def(
+      "conv2d_backward_pooled",
+      [](const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& argmax, py::object pool_input_shape,
+         py::object ksize, py::object pool_strides, py::object pool_padding, py::object strides, py::object dilations,
+         py::object padding, bool need_dx, bool need_db) {
+        const char* op = "conv2d_backward_pooled";
+        const kernels::MaxPoolGradient pooled(dy, argmax, to_shape(pool_input_shape, op, "pool_input_shape"),
+                                              to_hw(ksize, op, "ksize"), to_hw(pool_strides, op, "pool_strides"),
+                                              to_padding(pool_padding, op));
+        auto g = windowed(op, strides, dilations, "dilations", padding, [&](Hw s, Hw d, const Padding& p) {
+          return kernels::conv2d_backward_pooled(x, w, pooled, s, d, p, need_dx, need_db);
+        });
+        return py::make_tuple(need_dx ? py::cast(g.dx) : py::none(), g.dw, need_db ? py::cast(g.db) : py::none());
+      },
+      py::arg("x"), py::arg("w"), py::arg("dy"), py::arg("argmax"), py::arg("pool_input_shape"), py::arg("ksize"),
+      py::arg("pool_strides"), py::arg("pool_padding"), py::arg("strides"), py::arg("dilations"), py::arg("padding"),
+      py::arg("need_dx"), py::arg("need_db"));
+  m.def(
       "conv2d_backward_input",
       [](const Tensor& dy, const Tensor& w, py::object input_shape, py::object strides, py::object dilations,
          py::object padding) {

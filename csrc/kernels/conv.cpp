@@ -8,6 +8,7 @@
 #include "../core/parallel.h"
 #include "conv_kernels.h"
 #include "gemm.h"
+#include "pool.h"
 
 namespace tt::kernels {
 
@@ -455,12 +456,18 @@ void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Ac
 
 template <typename T>
 void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
-                     T* db) {
+                     T* db, const MaxPoolGradient* pooled) {
   const convk::Kernels<T>& kern = isa_kernels<T>();
   const DirectSetup<T> s(g, kern.width, dw ? x : nullptr, dx ? w : nullptr, nullptr);
   const int64_t K = g.K(), O = g.O, Op = s.plan.Opad, hw = g.OH * g.OW;
-  // The kernels want g with rows of Opad: copy (and apply act') unless dy already is that.
-  const bool copy_g = act != Act::none || Op != O;
+  Tensor whole;
+  if (pooled && Op != O) {  // the image buffer has padded rows: unpool all at once
+    whole = pooled->whole();
+    dy = whole.data<T>(), pooled = nullptr;
+  }
+  // The kernels want g with rows of Opad: copy (and apply act') unless dy
+  // already is that; a pooled g is unpooled into the same buffer.
+  const bool copy_g = act != Act::none || Op != O || pooled;
   // Each image's g is prepared once and read twice from cache (filter
   // gradient, then input gradient).
   const int64_t groups = image_groups(g), part = K * Op + Op;
@@ -473,8 +480,10 @@ void backward_direct(const ConvGeom& g, const T* x, const T* w, const T* y, cons
       T* pdw = parts ? parts + grp * part : nullptr;
       if (pdw) std::fill_n(pdw, part, T(0));
       for (int64_t n = g.N * grp / groups; n < g.N * (grp + 1) / groups; ++n) {
-        const T* gi = dy + n * hw * O;
-        if (copy_g && Op == O) {
+        const T* gi = pooled ? gimg : dy + n * hw * O;
+        if (pooled) {
+          pooled->images(n, n + 1, gimg);
+        } else if (copy_g && Op == O) {
           act_backward<T>(act, y ? y + n * hw * O : nullptr, gi, gimg, hw * O);  // one call per image: O is short
           gi = gimg;
         } else if (copy_g) {
@@ -523,9 +532,11 @@ void check_shape(const char* op, const Tensor& t, const char* name, const Shape&
 
 template <typename T>
 void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const T* dy, Act act, T* dx, T* dw,
-                   T* db) {
-  if (conv_uses_direct(g)) backward_direct(g, x, w, y, dy, act, dx, dw, db);
-  else if ((dx && wino_tile<T>(g, true)) || (dw && wino_tile<T>(g, false)))
+                   T* db, const MaxPoolGradient* pooled = nullptr) {
+  if (conv_uses_direct(g)) return backward_direct(g, x, w, y, dy, act, dx, dw, db, pooled);
+  Tensor whole;
+  if (pooled) whole = pooled->whole(), dy = whole.data<T>();
+  if ((dx && wino_tile<T>(g, true)) || (dw && wino_tile<T>(g, false)))
     backward_winograd(g, x, w, y, dy, act, dx, dw, db);
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
@@ -533,6 +544,16 @@ void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const 
 // No output: gradients are zeros of the right shape. (No input channels is
 // no problem: K = 0 and db is still the sum of g.)
 bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0; }
+
+// dx, dw, db of conv2d_backward: zeros when there is no work, else to be filled.
+ConvGrads conv_grads(const ConvGeom& g, const Tensor& x, const Tensor& w, bool need_dx, bool need_db) {
+  ConvGrads r;
+  const bool empty = empty_problem(g);
+  r.dw = empty ? Tensor::zeros(w.shape, w.dtype) : Tensor::empty(w.shape, w.dtype);
+  if (need_dx) r.dx = empty ? Tensor::zeros(x.shape, x.dtype) : Tensor::empty(x.shape, x.dtype);
+  if (need_db) r.db = Tensor::zeros({g.O}, w.dtype);
+  return r;
+}
 
 }  // namespace
 
@@ -578,17 +599,33 @@ ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, con
   const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
   check_shape(op, y, "output", g.output_shape());
   check_shape(op, dy, "output gradient", g.output_shape());
-  ConvGrads r;
-  const bool empty = empty_problem(g);
-  r.dw = empty ? Tensor::zeros(w.shape, w.dtype) : Tensor::empty(w.shape, w.dtype);
-  if (need_dx) r.dx = empty ? Tensor::zeros(x.shape, x.dtype) : Tensor::empty(x.shape, x.dtype);
-  if (need_db) r.db = Tensor::zeros({g.O}, w.dtype);
-  if (empty) return r;
+  ConvGrads r = conv_grads(g, x, w, need_dx, need_db);
+  if (empty_problem(g)) return r;
   const Tensor xc = x.contiguous(), wc = w.contiguous(), yc = y.contiguous(), dyc = dy.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
     backward_impl<T>(g, xc.data<T>(), wc.data<T>(), yc.data<T>(), dyc.data<T>(), act,
                      need_dx ? r.dx.data<T>() : nullptr, r.dw.data<T>(), need_db ? r.db.data<T>() : nullptr);
+  });
+  return r;
+}
+
+ConvGrads conv2d_backward_pooled(const Tensor& x, const Tensor& w, const MaxPoolGradient& pooled, Hw strides,
+                                 Hw dilations, const Padding& pad, bool need_dx, bool need_db) {
+  const char* op = "conv2d_backward_pooled";
+  check_float_pair(op, x, "input", w, "filter");
+  TT_TYPE_CHECK(pooled.dtype() == x.dtype, op, ": the pooled gradient is ", dtype_name(pooled.dtype()),
+                " but the input is ", dtype_name(x.dtype));
+  const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
+  TT_CHECK(pooled.input_shape() == g.output_shape(), op, ": the max pool's input has shape ", pooled.input_shape(),
+           ", not the convolution's output shape ", g.output_shape());
+  ConvGrads r = conv_grads(g, x, w, need_dx, need_db);
+  if (empty_problem(g)) return r;
+  const Tensor xc = x.contiguous(), wc = w.contiguous();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    backward_impl<T>(g, xc.data<T>(), wc.data<T>(), nullptr, nullptr, Act::none, need_dx ? r.dx.data<T>() : nullptr,
+                     r.dw.data<T>(), need_db ? r.db.data<T>() : nullptr, &pooled);
   });
   return r;
 }

@@ -79,6 +79,13 @@ struct ConvGrads {
 };
 ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Hw strides,
                           Hw dilations, const Padding& pad, Act act, bool need_dx, bool need_db);
+// The same without an activation, for g the input gradient of a max pool over
+// the convolution's output, still in parts (pool.h): the direct kernels (few
+// input channels: a first layer, whose output is the largest tensor of a
+// convnet) unpool it one image at a time into cache; the others get it whole.
+class MaxPoolGradient;
+ConvGrads conv2d_backward_pooled(const Tensor& x, const Tensor& w, const MaxPoolGradient& g, Hw strides,
+                                 Hw dilations, const Padding& pad, bool need_dx, bool need_db);
 
 Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& input_shape, Hw strides, Hw dilations,
                              const Padding& pad);

@@ -11,31 +11,6 @@
 namespace tt::kernels {
 namespace {
 
-struct PoolGeom {
-  int64_t N, H, W, C, KH, KW, sh, sw, OH, OW, pt, pl;
-
-  // Window rows [kh0, kh1) of output row oh that lie inside the input, and
-  // likewise columns: padding is never part of a window.
-  void rows(int64_t oh, int64_t& h0, int64_t& kh0, int64_t& kh1) const {
-    h0 = oh * sh - pt;
-    kh0 = std::max<int64_t>(0, -h0);
-    kh1 = std::min(KH, H - h0);
-  }
-  void cols(int64_t ow, int64_t& w0, int64_t& kw0, int64_t& kw1) const {
-    w0 = ow * sw - pl;
-    kw0 = std::max<int64_t>(0, -w0);
-    kw1 = std::min(KW, W - w0);
-  }
-  // Output columns [lo, hi) whose windows have every column inside the input.
-  void full_cols(int64_t& lo, int64_t& hi) const {
-    lo = std::min(OW, (pl + sw - 1) / sw);
-    hi = W - KW + pl >= 0 ? std::min(OW, (W - KW + pl) / sw + 1) : 0;
-    hi = std::max(hi, lo);
-  }
-  Shape output_shape() const { return {N, OH, OW, C}; }
-  int64_t row_grain() const { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, OW * KH * KW * C)); }
-};
-
 PoolGeom pool_geometry(const char* op, const Shape& in, Hw k, Hw s, const Padding& pad) {
   TT_CHECK(in.size() == 4, op, ": expected an input of rank 4 (batch, height, width, channels), got shape ", in);
   for (int64_t d : in) TT_CHECK(d >= 0, op, ": negative dimension in input shape ", in);
@@ -71,15 +46,16 @@ void dispatch_index(DType d, const F& fn) {
 // (r = n * OH + oh) in output order, as pool_simd.h's loops take them: each
 // window that reaches into the padding alone, and the windows with every
 // column inside the input as one run (their taps g.sw * C apart). x is the
-// input (or its gradient), o the offset of the first window's output.
+// input (or its gradient) from image n0 on, o the offset of the first
+// window's output.
 template <typename P, typename I, typename F>
-void for_each_window_run(const PoolGeom& g, P* x, int64_t r0, int64_t r1, const F& fn) {
+void for_each_window_run(const PoolGeom& g, P* x, int64_t r0, int64_t r1, const F& fn, int64_t n0 = 0) {
   std::vector<P*> px(size_t(g.KH * g.KW));
   std::vector<I> places(px.size());
   int64_t lo, hi;
   g.full_cols(lo, hi);
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t n = r / g.OH;
+    const int64_t n = r / g.OH - n0;
     int64_t h0, kh0, kh1;
     g.rows(r % g.OH, h0, kh0, kh1);
     auto run = [&](int64_t ow, int64_t count) {
@@ -157,65 +133,85 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
   return y;
 }
 
-Tensor max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize, Hw strides,
-                           const Padding& pad) {
+MaxPoolGradient::MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize,
+                                 Hw strides, const Padding& pad) {
   const char* op = "max_pool2d_backward";
   check_float(op, dy, "gradient");
-  const PoolGeom g = pool_geometry(op, input_shape, ksize, strides, pad);
-  TT_CHECK(dy.shape == g.output_shape() && argmax.shape == g.output_shape(), op, ": gradient ", dy.shape,
-           " and argmax ", argmax.shape, " must both have the pooled shape ", g.output_shape());
-  TT_TYPE_CHECK(argmax.dtype == argmax_dtype(g), op, ": argmax must be ", dtype_name(argmax_dtype(g)),
+  g_ = pool_geometry(op, input_shape, ksize, strides, pad);
+  TT_CHECK(dy.shape == g_.output_shape() && argmax.shape == g_.output_shape(), op, ": gradient ", dy.shape,
+           " and argmax ", argmax.shape, " must both have the pooled shape ", g_.output_shape());
+  TT_TYPE_CHECK(argmax.dtype == argmax_dtype(g_), op, ": argmax must be ", dtype_name(argmax_dtype(g_)),
                 " as max_pool2d gives for this window, got ", dtype_name(argmax.dtype));
+  input_shape_ = input_shape;
+  dy_ = dy.contiguous(), argmax_ = argmax.contiguous();
   // Windows that cannot overlap (strides >= ksize, the usual pooling) write
   // each covered input pixel once: no zero fill first, and stores instead of
   // accumulation. Pixels outside every window are zeroed separately.
-  const bool disjoint = g.sh >= g.KH && g.sw >= g.KW;
-  std::vector<char> covered_h(size_t(g.H), !disjoint), covered_w(size_t(g.W), !disjoint);
-  if (disjoint) {
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
+  disjoint_ = g_.sh >= g_.KH && g_.sw >= g_.KW;
+  covered_h_.assign(size_t(g_.H), 0), covered_w_.assign(size_t(g_.W), 0);
+  if (disjoint_) {
+    for (int64_t oh = 0; oh < g_.OH; ++oh) {
       int64_t h0, kh0, kh1;
-      g.rows(oh, h0, kh0, kh1);
-      for (int64_t kh = kh0; kh < kh1; ++kh) covered_h[size_t(h0 + kh)] = 1;
+      g_.rows(oh, h0, kh0, kh1);
+      for (int64_t kh = kh0; kh < kh1; ++kh) covered_h_[size_t(h0 + kh)] = 1;
     }
-    for (int64_t ow = 0; ow < g.OW; ++ow) {
+    for (int64_t ow = 0; ow < g_.OW; ++ow) {
       int64_t w0, kw0, kw1;
-      g.cols(ow, w0, kw0, kw1);
-      for (int64_t kw = kw0; kw < kw1; ++kw) covered_w[size_t(w0 + kw)] = 1;
+      g_.cols(ow, w0, kw0, kw1);
+      for (int64_t kw = kw0; kw < kw1; ++kw) covered_w_[size_t(w0 + kw)] = 1;
     }
   }
-  Tensor dx = disjoint ? Tensor::empty(input_shape, dy.dtype) : Tensor::zeros(input_shape, dy.dtype);
-  const bool gaps = disjoint && (std::count(covered_h.begin(), covered_h.end(), 0) ||
-                                 std::count(covered_w.begin(), covered_w.end(), 0));
-  const Tensor dyc = dy.contiguous(), ac = argmax.contiguous();
-  TT_DISPATCH_FLOAT(dy.dtype, op, [&](auto tag) {
+  gaps_ = disjoint_ && (std::count(covered_h_.begin(), covered_h_.end(), 0) ||
+                        std::count(covered_w_.begin(), covered_w_.end(), 0));
+}
+
+Tensor MaxPoolGradient::whole() const {
+  Tensor dx = Tensor::empty(input_shape_, dy_.dtype);
+  images(0, g_.N, dx.raw());
+  return dx;
+}
+
+void MaxPoolGradient::images(int64_t n0, int64_t n1, void* out) const {
+  const PoolGeom& g = g_;
+  TT_DISPATCH_FLOAT(dy_.dtype, "max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    dispatch_index(ac.dtype, [&](auto itag) {
+    dispatch_index(argmax_.dtype, [&](auto itag) {
       using I = decltype(itag);
-      auto windows = disjoint ? &max_backward_windows<T, I, true> : &max_backward_windows<T, I, false>;
+      auto windows = disjoint_ ? &max_backward_windows<T, I, true> : &max_backward_windows<T, I, false>;
       if constexpr (std::is_same_v<T, float> && std::is_same_v<I, uint8_t>)
-        windows = disjoint ? pool_rows().max_backward_store_f32 : pool_rows().max_backward_add_f32;
-      const I* ap = ac.data<I>();
-      const T* gp = dyc.data<T>();
-      T* dxp = dx.data<T>();
-      const int64_t C = g.C, pixel_grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C));
-      if (gaps)
-        parallel_for(0, g.N * g.H * g.W, pixel_grain, [&](int64_t p0, int64_t p1) {
+        windows = disjoint_ ? pool_rows().max_backward_store_f32 : pool_rows().max_backward_add_f32;
+      const I* ap = argmax_.data<I>();
+      const T* gp = dy_.data<T>();
+      T* dxp = static_cast<T*>(out);
+      const int64_t C = g.C, pixels = (n1 - n0) * g.H * g.W;
+      if (!disjoint_ || gaps_)
+        parallel_for(0, pixels, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C)), [&](int64_t p0, int64_t p1) {
+          if (!disjoint_) {  // overlapping windows add up
+            std::fill_n(dxp + p0 * C, (p1 - p0) * C, T(0));
+            return;
+          }
           for (int64_t p = p0; p < p1; ++p)
-            if (!covered_h[size_t(p / g.W % g.H)] || !covered_w[size_t(p % g.W)]) std::fill_n(dxp + p * C, C, T(0));
+            if (!covered_h_[size_t(p / g.W % g.H)] || !covered_w_[size_t(p % g.W)]) std::fill_n(dxp + p * C, C, T(0));
         });
       // Disjoint windows write each input pixel once, so output rows can go to
       // any thread; overlapping ones add, so a thread takes whole images and
       // the additions keep one order.
-      const int64_t unit = disjoint ? 1 : g.OH;
-      parallel_for(0, g.N * g.OH / unit, disjoint ? g.row_grain() : 1, [&](int64_t u0, int64_t u1) {
-        for_each_window_run<T, I>(g, dxp, u0 * unit, u1 * unit, [&](T* const* px, const I* places, int64_t taps,
-                                                                   int64_t o, int64_t count) {
-          windows(px, places, taps, g.sw * C, count, C, gp + o, ap + o);
-        });
+      const int64_t unit = disjoint_ ? 1 : g.OH;
+      parallel_for(n0 * g.OH / unit, n1 * g.OH / unit, disjoint_ ? g.row_grain() : 1, [&](int64_t u0, int64_t u1) {
+        for_each_window_run<T, I>(
+            g, dxp, u0 * unit, u1 * unit,
+            [&](T* const* px, const I* places, int64_t taps, int64_t o, int64_t count) {
+              windows(px, places, taps, g.sw * C, count, C, gp + o, ap + o);
+            },
+            n0);
       });
     });
   });
-  return dx;
+}
+
+Tensor max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize, Hw strides,
+                           const Padding& pad) {
+  return MaxPoolGradient(dy, argmax, input_shape, ksize, strides, pad).whole();
 }
 
 Tensor avg_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad) {

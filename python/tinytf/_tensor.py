@@ -48,9 +48,9 @@ class Tensor:
     # the fused, stable kernel on the logits (as Keras does with TensorFlow).
     # _keras_mask: the boolean mask of padded timesteps a layer attached (Embedding
     # with mask_zero=True), read by the layers and losses downstream.
-    # _relu_output / _relu_applied: a convolution's fused-relu output, and a
-    # max pool's input gradient that already has relu' in it (nn_ops._pool).
-    __slots__ = ("_t", "_logits", "_keras_mask", "_relu_output", "_relu_applied", "__weakref__")
+    # _relu_output: set on a convolution's fused-relu output, so that a max pool
+    # over it can apply relu' to its small gradient instead (nn_ops._pool).
+    __slots__ = ("_t", "_logits", "_keras_mask", "_relu_output", "__weakref__")
     __array_priority__ = 100  # numpy defers to our operators
 
     def __init__(self, core):

@@ -2,7 +2,8 @@
 Dense and Conv2D ops the layers use, normalisation, losses, pooling."""
 import numpy as np
 
-from ._base import _core, _wrap, active, as_tensor, binary_args, float_only, normalize_axis, record, recording, register_nn
+from ._base import (Tensor, _core, _wrap, active, as_tensor, binary_args, float_only, normalize_axis, record, recording,
+                    register_nn)
 from .array_ops import expand_dims
 from .math_ops import _activation, exp, reduce_mean, reduce_sum, rsqrt, square
 
@@ -383,9 +384,13 @@ def conv2d_fused(x, filters, strides, dilations, padding, bias=None, activation=
             y._relu_output = True  # a max pool over y may hand back its gradient with relu' applied
 
         def backward(dy, needs):
-            a = _core.Act.none if getattr(dy, "_relu_applied", False) else act
-            dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, a,
-                                               needs[0], bias is not None and needs[2])
+            need_db = bias is not None and needs[2]
+            if type(dy) is _PoolInputGradient:
+                dx, dw, db = _core.conv2d_backward_pooled(x._t, filters._t, *dy._parts, strides, dilations, padding,
+                                                          needs[0], need_db)
+            else:
+                dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, act,
+                                                   needs[0], need_db)
             grads = (None if dx is None else _wrap(dx), _wrap(dw))
             return grads if bias is None else grads + (None if db is None else _wrap(db),)
 
@@ -420,14 +425,33 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
                         _padding(padding, "conv2d"))
 
 
+class _PoolInputGradient(Tensor):
+    """A max pool's input gradient with relu' applied (see _pool), kept as
+    max_pool2d_backward's arguments: the backward of the convolution that made
+    the pool's input unpools it image by image into cache
+    (conv2d_backward_pooled); anything else that reads it forms it whole."""
+
+    __slots__ = ("_parts", "_whole")
+
+    def __init__(self, parts):
+        self._parts, self._whole = parts, None
+
+    @property
+    def _t(self):
+        if self._whole is None:
+            self._whole = _core.max_pool2d_backward(*self._parts)
+        return self._whole
+
+
 def _pool(name, forward, forward_saving, backward_kernel, passes_relu=False):
     """A pooling op: forward(x, k, s, p) -> y; under a tape forward_saving(...) ->
     (y, what backward_kernel(dy, saved, input_shape, k, s, p) needs).
 
     passes_relu (max pooling): when x is the output of a convolution with a
     fused relu, relu'(x) at each window's maximum is relu'(y) there, so the
-    backward applies it to the small pooled gradient and marks the result:
-    the convolution's backward then skips a pass over x and its gradient
+    backward applies it to the small pooled gradient and hands back the input
+    gradient unformed (_PoolInputGradient): the convolution's backward then
+    neither applies relu' nor reads a gradient the size of x from memory
     (same values; an outer tape recording the backward gets the plain path)."""
     def op(input, ksize, strides, padding, data_format="NHWC", name=None):
         _check_nhwc(data_format, op.__name__)
@@ -441,12 +465,10 @@ def _pool(name, forward, forward_saving, backward_kernel, passes_relu=False):
         relu_input = passes_relu and getattr(x, "_relu_output", False)
 
         def backward(dy, needs):
-            masked = relu_input and not recording()
-            g = _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1) if masked else dy._t
-            dx = _wrap(backward_kernel(g, saved, list(x.shape), k, s, p))
-            if masked:
-                dx._relu_applied = True
-            return (dx,)
+            if relu_input and not recording():
+                g = _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1)
+                return (_PoolInputGradient((g, saved, list(x.shape), k, s, p)),)
+            return (_wrap(backward_kernel(dy._t, saved, list(x.shape), k, s, p)),)
 
         record((x,), y, backward)
         return y
