@@ -429,6 +429,22 @@ def test_conv_backward_from_a_max_pools_gradient_in_parts_matches_numpy(dtype, c
         assert a.tobytes() == b.tobytes()
 
 
+def test_a_max_pools_unformed_input_gradient_reads_as_the_gradient():
+    """The gradient a max pool hands back for a fused-relu convolution's output
+    is formed when read: asked for directly, it is numpy's pool gradient times relu'."""
+    x = tf.constant(RNG.standard_normal((2, 9, 8, 1)).astype(np.float32))
+    conv, pool = tf.layers.Conv2D(16, 3, activation="relu"), tf.layers.MaxPooling2D(2)
+    with tf.GradientTape() as tape:
+        y = conv(x)
+        tape.watch(y)
+        r = RNG.standard_normal(pool.compute_output_shape(y.shape)).astype(np.float32)
+        loss = tf.reduce_sum(pool(y) * r)
+    g = tape.gradient(loss, y)
+    want = ref_pool_grad(y.numpy(), r, (2, 2), (2, 2), "VALID", "max") * (y.numpy() > 0)
+    np.testing.assert_allclose(g.numpy(), want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose((g + 1.0).numpy(), want + 1.0, rtol=1e-6, atol=1e-6)
+
+
 def test_conv_backward_from_a_max_pools_gradient_checks_its_parts():
     x, w = core(np.zeros((2, 6, 6, 1), np.float32)), core(np.zeros((3, 3, 1, 4), np.float32))
     p, argmax = _core.max_pool2d_with_argmax(_core.conv2d(x, w), 2, 2)
