@@ -99,13 +99,14 @@ Tensor gather(const Tensor& params, const Tensor& indices, int axis, int batch_d
     };
     // Rows picked at random from a large params (a shuffled batch of a data
     // set) wait on memory, not arithmetic: a second thread pays from a quarter
-    // of the elementwise grain, and each row is requested kAhead rows before
-    // it is copied (the hardware prefetcher then streams the rest of it).
-    constexpr int64_t kAhead = 8;
+    // of the elementwise grain, and rows of a cache line or more are each
+    // requested kAhead rows before they are copied (the hardware prefetcher
+    // then streams the rest); shorter ones would pay the index arithmetic twice.
+    const int64_t ahead = int64_t(I * sizeof(E)) >= 64 ? 8 : 0;
     parallel_for(0, rows, std::max<int64_t>(1, kElementwiseGrain / 4 / std::max<int64_t>(I, 1)), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < std::min(r1, r0 + kAhead); ++r) __builtin_prefetch(src_row(r));
+      for (int64_t r = r0; r < std::min(r1, r0 + ahead); ++r) __builtin_prefetch(src_row(r));
       for (int64_t r = r0; r < r1; ++r) {
-        if (r + kAhead < r1) __builtin_prefetch(src_row(r + kAhead));
+        if (r + ahead < r1 && ahead) __builtin_prefetch(src_row(r + ahead));
         std::copy_n(src_row(r), I, o + r * I);
       }
     });

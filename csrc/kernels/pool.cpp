@@ -142,7 +142,6 @@ MaxPoolGradient::MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const S
            " and argmax ", argmax.shape, " must both have the pooled shape ", g_.output_shape());
   TT_TYPE_CHECK(argmax.dtype == argmax_dtype(g_), op, ": argmax must be ", dtype_name(argmax_dtype(g_)),
                 " as max_pool2d gives for this window, got ", dtype_name(argmax.dtype));
-  input_shape_ = input_shape;
   dy_ = dy.contiguous(), argmax_ = argmax.contiguous();
   // Windows that cannot overlap (strides >= ksize, the usual pooling) write
   // each covered input pixel once: no zero fill first, and stores instead of
@@ -166,7 +165,7 @@ MaxPoolGradient::MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const S
 }
 
 Tensor MaxPoolGradient::whole() const {
-  Tensor dx = Tensor::empty(input_shape_, dy_.dtype);
+  Tensor dx = Tensor::empty(input_shape(), dy_.dtype);
   images(0, g_.N, dx.raw());
   return dx;
 }

@@ -55,14 +55,13 @@ class MaxPoolGradient {
  public:
   MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize, Hw strides,
                   const Padding& pad);
-  const Shape& input_shape() const { return input_shape_; }
+  Shape input_shape() const { return {g_.N, g_.H, g_.W, g_.C}; }
   DType dtype() const { return dy_.dtype; }
   void images(int64_t n0, int64_t n1, void* dx) const;
   Tensor whole() const;  // max_pool2d_backward's result
 
  private:
   PoolGeom g_;
-  Shape input_shape_;
   Tensor dy_, argmax_;
   std::vector<char> covered_h_, covered_w_;
   bool disjoint_ = true, gaps_ = false;
