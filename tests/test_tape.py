@@ -177,9 +177,10 @@ def test_variable_assign_in_place_and_errors():
     v.assign_sub([[0.5, 0.5], [0.5, 0.5]])
     np.testing.assert_array_equal(v.numpy(), np.full((2, 2), 1.5))
     assert v._t.data_ptr == ptr and v.name == "w" and v.trainable
-    snap = v.value()
+    snap, array, view = v.value(), v.numpy(), np.asarray(v)
     v.assign(np.zeros((2, 2)))
-    assert snap.numpy()[0, 0] == 1.5
+    assert snap.numpy()[0, 0] == 1.5 and array[0, 0] == 1.5  # numpy() is a copy, as TensorFlow's
+    assert view[0, 0] == 0.0  # np.asarray is the zero-copy view
     with pytest.raises(ValueError, match="shape"):
         v.assign(np.zeros(3))
     with pytest.raises(TypeError):

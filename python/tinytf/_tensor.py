@@ -293,7 +293,9 @@ class Variable(Tensor):
     read_value = value
 
     def numpy(self):
-        return np.asarray(self._t)
+        """A copy of the current value, as TensorFlow's (later assigns do not
+        change it; ``np.asarray(v)`` is the zero-copy view)."""
+        return np.array(self._t)
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ")

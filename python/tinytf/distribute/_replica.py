@@ -96,7 +96,7 @@ class Replica:
     # --- steps --------------------------------------------------------------------------------------------
     def train_step(self, model, data):
         before = _metrics_state(model)
-        state_before = [v.numpy().copy() for v in self._state_vars]
+        state_before = [v.numpy() for v in self._state_vars]
         rows = _rows(data)
         grads = None
         if rows:

@@ -177,7 +177,7 @@ class Layer:
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
-        return [w.numpy().copy() for w in self.weights]
+        return [np.array(w) for w in self.weights]
 
     def set_weights(self, weights):
         params = self.weights

@@ -1,4 +1,6 @@
 """BatchNormalization and LayerNormalization (Keras defaults and weight order)."""
+import numpy as np
+
 from .. import constraints, initializers, regularizers
 from .._tape import recording
 from ..ops import nn_ops
@@ -55,7 +57,7 @@ class BatchNormalization(Layer):
             y, mean, var = nn_ops.batch_norm_train(inputs, self.gamma, self.beta, self.epsilon)
             m = self.momentum
             for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
-                view = moving.numpy()  # in place on the variable's memory
+                view = np.asarray(moving)  # in place on the variable's memory
                 view *= m
                 view += (1.0 - m) * batch.numpy()
             return y

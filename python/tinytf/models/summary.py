@@ -46,7 +46,7 @@ def print_summary(model, line_length=None, print_fn=None, show_trainable=False):
     lines.append(rule("└", "┴", "┘"))
     trainable = sum(int(np.prod(w.shape, dtype=np.int64)) for w in model.trainable_weights)
     total = sum(int(np.prod(w.shape, dtype=np.int64)) for w in model.weights)
-    nbytes = lambda ws: sum(w.numpy().nbytes for w in ws)  # noqa: E731
+    nbytes = lambda ws: sum(np.asarray(w).nbytes for w in ws)  # noqa: E731
     lines += [f" Total params: {total:,} ({_fmt_bytes(nbytes(model.weights))})",
               f" Trainable params: {trainable:,} ({_fmt_bytes(nbytes(model.trainable_weights))})",
               f" Non-trainable params: {total - trainable:,} ({_fmt_bytes(nbytes(model.non_trainable_weights))})"]

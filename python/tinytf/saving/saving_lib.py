@@ -164,7 +164,7 @@ def save_state(model, store):
             obj.save_own_variables(variables)
         else:
             for i, v in enumerate(_layer_variables(obj)):
-                variables[str(i)] = np.array(v.numpy())
+                variables[str(i)] = v.numpy()
 
     _walk(model, "", set(), visit)
 
