@@ -458,6 +458,118 @@ def test_conv_backward_from_a_max_pools_gradient_checks_its_parts():
            core(np.zeros((2, 2, 2, 4))), argmax, (2, 4, 4, 4), *args)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cin,conv_strides,conv_padding,act,pool,pool_strides,pool_padding", [
+    (1, 1, "VALID", "relu", 2, 2, "VALID"),  # the convnet's first layer: direct, uncovered last column
+    (3, 2, "SAME", "none", 3, 2, "SAME"),    # overlapping windows, padded pool, NaN-free negatives
+    (2, 1, "SAME", "relu", 3, 1, "VALID"),
+    (32, 1, "VALID", "relu", 2, 2, "VALID"),  # Winograd: conv, then pool
+])
+def test_conv_then_max_pool_in_one_op_matches_numpy(dtype, cin, conv_strides, conv_padding, act, pool, pool_strides,
+                                                    pool_padding):
+    """conv2d_max_pool: the direct kernels convolve image by image into cache
+    and pool from there. Values and argmax must be numpy's pool of numpy's
+    convolution and bit for bit those of the two ops, at 1 and 2 threads."""
+    x = RNG.standard_normal((5, 12, 13, cin)).astype(dtype)
+    w = RNG.standard_normal((3, 3, cin, 16)).astype(dtype)
+    b = RNG.standard_normal(16).astype(dtype)
+    args = (conv_strides, 1, conv_padding, core(b), ACTS[act], pool, pool_strides, pool_padding)
+    conv = ref_conv(x, w, (conv_strides,) * 2, (1, 1), conv_padding, b, act)
+    results = []
+    for n in (1, 2):
+        with threads(n):
+            y, argmax, conv_shape = _core.conv2d_max_pool(core(x), core(w), *args)
+            results.append((arr(y), arr(argmax)))
+    assert tuple(conv_shape) == conv.shape
+    want = ref_pool(conv, (pool, pool), (pool_strides,) * 2, pool_padding, "max")
+    np.testing.assert_allclose(results[0][0], want, **tol(dtype))
+    separate = _core.conv2d(core(x), core(w), conv_strides, 1, conv_padding, core(b), ACTS[act])
+    y2, argmax2 = _core.max_pool2d_with_argmax(separate, pool, pool_strides, pool_padding)
+    for got in results:
+        assert got[0].tobytes() == arr(y2).tobytes() and got[1].tobytes() == arr(argmax2).tobytes()
+
+
+def test_conv_then_max_pool_in_one_op_checks_its_arguments():
+    x, w = core(np.zeros((2, 6, 6, 1), np.float32)), core(np.zeros((3, 3, 1, 4), np.float32))
+    args = (1, 1, "VALID", None, _core.Act.relu)
+    raises(ValueError, "conv2d_max_pool: ksize must be positive", _core.conv2d_max_pool, x, w, *args, 0, 2, "VALID")
+    raises(ValueError, r"conv2d_max_pool: the output would be empty .*\(2, 4, 4, 4\)", _core.conv2d_max_pool, x, w,
+           *args, 5, 1, "VALID")
+    raises(ValueError, "conv2d_max_pool: padding must be", _core.conv2d_max_pool, x, w, *args, 2, 2, "FULL")
+    raises(ValueError, "conv2d_max_pool: bias has shape", _core.conv2d_max_pool, x, w, 1, 1, "VALID",
+           core(np.zeros(3, np.float32)), _core.Act.relu, 2, 2, "VALID")
+    raises(TypeError, "conv2d_max_pool: input is float32 but filter is float64", _core.conv2d_max_pool, x,
+           core(np.zeros((3, 3, 1, 4))), *args, 2, 2, "VALID")
+    with pytest.raises(ValueError, match="activation must be None or 'relu', got 'tanh'"):
+        tf.ops.nn_ops.conv2d_max_pool(tf.constant(np.zeros((2, 6, 6, 1), np.float32)),
+                                      tf.constant(np.zeros((3, 3, 1, 4), np.float32)), (1, 1), (1, 1), "VALID", None,
+                                      "tanh", (2, 2), (2, 2), "VALID")
+
+
+def convnet(dtype, cin, activation="relu", padding="valid"):
+    L = tf.layers
+    return tf.models.Sequential([L.Input((11, 10, cin)), L.Conv2D(8, 3, activation=activation, padding=padding,
+                                                                   dtype=dtype),
+                                 L.MaxPooling2D(2, dtype=dtype), L.Flatten(dtype=dtype), L.Dense(3, dtype=dtype)])
+
+
+@pytest.mark.parametrize("cin,activation,padding", [(1, "relu", "valid"), (3, None, "same"), (32, "relu", "valid")])
+def test_sequential_runs_a_conv_and_its_max_pool_as_one_op(cin, activation, padding):
+    """Sequential calls a Conv2D (relu or no activation) and the MaxPooling2D
+    after it as one ConvMaxPool: its output must be numpy's, and its gradients
+    must be those of the layers called one by one."""
+    tf.utils.set_random_seed(0)
+    model = convnet("float32", cin, activation, padding)
+    assert type(model._steps[0]).__name__ == "ConvMaxPool" and len(model._steps) == 3
+    conv, pool, flat, dense = model.layers
+    x = RNG.standard_normal((4, 11, 10, cin)).astype(np.float32)
+    k, b = conv.get_weights()
+    want = ref_pool(ref_conv(x, k, (1, 1), (1, 1), padding.upper(), b, activation or "none"), (2, 2), (2, 2),
+                    "VALID", "max")
+    want = want.reshape(4, -1) @ dense.get_weights()[0] + dense.get_weights()[1]
+    np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-4, atol=1e-4)
+    r = RNG.standard_normal((4, 3)).astype(np.float32)
+    grads = []
+    for call in (model, lambda t: dense(flat(pool(conv(t))))):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(call(tf.constant(x)) * r)
+        grads.append([g.numpy() for g in tape.gradient(loss, model.trainable_weights)])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_sequential_conv_and_max_pool_gradients_match_finite_differences():
+    tf.utils.set_random_seed(1)
+    model = convnet("float64", 2)
+    x = tf.constant(RNG.standard_normal((2, 11, 10, 2)))
+    r = RNG.standard_normal((2, 3))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x) * r)
+    kernel = model.layers[0].kernel
+    got = tape.gradient(loss, kernel).numpy()
+    k0, eps = kernel.numpy(), 1e-6
+    for idx in [(0, 0, 0, 0), (1, 2, 1, 5), (2, 1, 0, 7)]:
+        def loss_at(delta):
+            k = k0.copy()
+            k[idx] += delta
+            kernel.assign(k)
+            return float(np.sum(model(x).numpy() * r))
+        numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+        kernel.assign(k0)
+        np.testing.assert_allclose(got[idx], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_sequential_leaves_other_pairs_to_the_layers():
+    L = tf.layers
+    for first, second in [(L.Conv2D(4, 3, activation="tanh"), L.MaxPooling2D(2)),
+                          (L.Conv2D(4, 3, activation="relu"), L.AveragePooling2D(2)),
+                          (L.Conv2D(4, 3, activation="sigmoid"), L.MaxPooling2D(2))]:
+        model = tf.models.Sequential([L.Input((8, 8, 1)), first, second])
+        assert model._steps == [first, second]
+        x = RNG.standard_normal((2, 8, 8, 1)).astype(np.float32)
+        np.testing.assert_array_equal(model(x).numpy(), second(first(tf.constant(x))).numpy())
+
+
 # --- PyTorch as a second reference -------------------------------------------------
 
 def torch_same_pads(shape_hw, k, s, d):

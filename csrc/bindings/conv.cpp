@@ -107,6 +107,23 @@ void bind_conv(py::module_& m) {
       py::arg("act") = Act::none);
 
   m.def(
+      "conv2d_max_pool",
+      [](const Tensor& x, const Tensor& w, py::object strides, py::object dilations, py::object padding,
+         std::optional<Tensor> bias, Act act, py::object ksize, py::object pool_strides, py::object pool_padding) {
+        const char* op = "conv2d_max_pool";
+        const Hw k = to_hw(ksize, op, "ksize"), ps = to_hw(pool_strides, op, "pool_strides");
+        const Padding pp = to_padding(pool_padding, op);
+        return windowed(op, strides, dilations, "dilations", padding, [&](Hw s, Hw d, const Padding& p) {
+          Tensor argmax;
+          Tensor y = kernels::conv2d_max_pool(x, w, s, d, p, bias ? &*bias : nullptr, act, k, ps, pp, argmax);
+          const Shape conv_shape = kernels::conv_geometry(op, x.shape, w.shape, s, d, p).output_shape();
+          return std::make_tuple(y, argmax, conv_shape);
+        });
+      },
+      py::arg("x"), py::arg("w"), py::arg("strides"), py::arg("dilations"), py::arg("padding"), py::arg("bias"),
+      py::arg("act"), py::arg("ksize"), py::arg("pool_strides"), py::arg("pool_padding"));
+
+  m.def(
       "conv2d_backward",
       [](const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, py::object strides, py::object dilations,
          py::object padding, Act act, bool need_dx, bool need_db) {

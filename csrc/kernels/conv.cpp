@@ -450,7 +450,7 @@ void forward_direct(const ConvGeom& g, const T* x, const T* w, const T* bias, Ac
   const DirectSetup<T> s(g, kern.width, x, w, bias);
   const Split b = split(g.pixels(), 256);
   parallel_for(0, b.blocks, 1, [&](int64_t b0, int64_t b1) {
-    kern.forward(s.plan, act, b0 * b.rows, std::min(g.pixels(), b1 * b.rows), y);
+    kern.forward(s.plan, act, b0 * b.rows, std::min(g.pixels(), b1 * b.rows), y + b0 * b.rows * g.O);
   });
 }
 
@@ -541,6 +541,18 @@ void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);
 }
 
+ConvGeom forward_geometry(const char* op, const Tensor& x, const Tensor& w, Hw strides, Hw dilations,
+                          const Padding& pad, const Tensor* bias) {
+  check_float_pair(op, x, "input", w, "filter");
+  const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
+  if (bias) {
+    TT_TYPE_CHECK(bias->dtype == x.dtype, op, ": bias is ", dtype_name(bias->dtype), " but the input is ",
+                  dtype_name(x.dtype));
+    check_shape(op, *bias, "bias", {g.O});
+  }
+  return g;
+}
+
 // No output: gradients are zeros of the right shape. (No input channels is
 // no problem: K = 0 and db is still the sum of g.)
 bool empty_problem(const ConvGeom& g) { return g.N == 0 || g.O == 0; }
@@ -569,13 +581,7 @@ int conv_winograd_tile(const ConvGeom& g) { return conv_uses_direct(g) ? 0 : win
 Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad, const Tensor* bias,
               Act act) {
   const char* op = "conv2d";
-  check_float_pair(op, x, "input", w, "filter");
-  const ConvGeom g = conv_geometry(op, x.shape, w.shape, strides, dilations, pad);
-  if (bias) {
-    TT_TYPE_CHECK(bias->dtype == x.dtype, op, ": bias is ", dtype_name(bias->dtype), " but the input is ",
-                  dtype_name(x.dtype));
-    check_shape(op, *bias, "bias", {g.O});
-  }
+  const ConvGeom g = forward_geometry(op, x, w, strides, dilations, pad, bias);
   Tensor y = Tensor::empty(g.output_shape(), x.dtype);
   if (y.numel() == 0) return y;
   const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias ? bias->contiguous() : Tensor();
@@ -586,6 +592,35 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
     else if (const int m = wino_tile<T>(g, false))
       forward_winograd(g, m, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
     else forward_gemm(g, xc.data<T>(), wc.data<T>(), b, act, y.data<T>());
+  });
+  return y;
+}
+
+Tensor conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
+                       const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad,
+                       Tensor& argmax) {
+  const char* op = "conv2d_max_pool";
+  const ConvGeom g = forward_geometry(op, x, w, strides, dilations, pad, bias);
+  const PoolGeom pg = pool_geometry(op, g.output_shape(), ksize, pool_strides, pool_pad);
+  if (!conv_uses_direct(g) || g.pixels() == 0 || g.O == 0)
+    return max_pool2d(conv2d(x, w, strides, dilations, pad, bias, act), ksize, pool_strides, pool_pad, &argmax);
+  Tensor y = Tensor::empty(pg.output_shape(), x.dtype);
+  argmax = Tensor::empty(pg.output_shape(), pg.argmax_dtype());
+  const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias ? bias->contiguous() : Tensor();
+  TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
+    using T = decltype(tag);
+    const convk::Kernels<T>& kern = isa_kernels<T>();
+    const DirectSetup<T> s(g, kern.width, xc.data<T>(), wc.data<T>(), bias ? bc.data<T>() : nullptr);
+    const int64_t hw = g.OH * g.OW;
+    const int64_t grain = std::max<int64_t>(1, int64_t(kGemmMinWorkPerThread / double(hw * g.K() * g.O)));
+    parallel_for(0, g.N, grain, [&](int64_t n0, int64_t n1) {
+      Tensor keep;
+      T* image = scratch<T>(keep, hw * g.O);  // one image's convolution: cache-sized for a first layer
+      for (int64_t n = n0; n < n1; ++n) {
+        kern.forward(s.plan, act, n * hw, (n + 1) * hw, image);
+        max_pool2d_images(pg, image, n, n + 1, y, argmax);
+      }
+    });
   });
   return y;
 }

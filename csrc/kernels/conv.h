@@ -70,6 +70,14 @@ constexpr int64_t kDirectMaxCin = 4;
 
 Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad, const Tensor* bias,
               Act act);
+// max_pool2d(conv2d(x, w, ..., bias, act), ksize, pool_strides, pool_pad,
+// argmax) (pool.h), the same values; with the direct kernels (few input
+// channels: a first layer, whose output is the largest tensor of a convnet)
+// each image is convolved into cache and pooled from there, so that output
+// never goes to memory. argmax is always filled.
+Tensor conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
+                       const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad,
+                       Tensor& argmax);
 
 // Backward of y = conv2d(x, w, ..., bias, act) given dy: g = dy * act'(y),
 // dx = conv2d_backward_input(g), dw = conv2d_backward_filter(g), db = sum of g

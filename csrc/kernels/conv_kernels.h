@@ -95,7 +95,8 @@ struct Kernels {
   void (*col2im_add)(const ConvGeom&, const T* A, int64_t p0, int64_t p1, T* dx);
   // out[0, n) += the sum of `rows` rows of a [rows][ld] matrix, in row order (db).
   void (*add_column_sums)(const T* a, int64_t rows, int64_t n, int64_t ld, T* out);
-  // y[p, :] = act(window(p) . w + bias) for output pixels p in [p0, p1).
+  // y[p - p0, :] = act(window(p) . w + bias) for output pixels p in [p0, p1)
+  // (y points at the row of pixel p0).
   void (*forward)(const Plan<T>&, Act act, int64_t p0, int64_t p1, T* y);
   // dw[K][Opad] += sum over pixels p in [p0, p1), in order, of window(p)^T g[p]
   // (g points at the row of pixel p0).
@@ -327,12 +328,12 @@ struct Impl {
 
   // All channel blocks of one tile of R pixels starting at `cur`.
   template <int R>
-  static void forward_pixels(const Plan<T>& P, Act act, PixelCursor<T>& cur, int64_t p, T* y) {
+  static void forward_pixels(const Plan<T>& P, Act act, PixelCursor<T>& cur, T* y) {
     const T* org[R] = {};
     T* yrow[R] = {};
     for (int r = 0; r < R; ++r, cur.next()) {
       org[r] = cur.origin;
-      yrow[r] = y + (p + r) * P.g.O;
+      yrow[r] = y + r * P.g.O;
     }
     const int64_t nvec = P.Opad / L;
     const int last_n = int(P.g.O - (nvec - 1) * L);
@@ -345,8 +346,8 @@ struct Impl {
   static void forward(const Plan<T>& P, Act act, int64_t p0, int64_t p1, T* y) {
     PixelCursor<T> cur(P, p0);
     int64_t p = p0;
-    for (; p + Ops::kFwdR <= p1; p += Ops::kFwdR) forward_pixels<Ops::kFwdR>(P, act, cur, p, y);
-    for (; p < p1; ++p) forward_pixels<1>(P, act, cur, p, y);
+    for (; p + Ops::kFwdR <= p1; p += Ops::kFwdR) forward_pixels<Ops::kFwdR>(P, act, cur, y + (p - p0) * P.g.O);
+    for (; p < p1; ++p) forward_pixels<1>(P, act, cur, y + (p - p0) * P.g.O);
   }
 
   // --- filter gradient: KT taps x NV channel vectors, summed over pixels ---

@@ -9,7 +9,6 @@
 #include "pool_simd.h"
 
 namespace tt::kernels {
-namespace {
 
 PoolGeom pool_geometry(const char* op, const Shape& in, Hw k, Hw s, const Padding& pad) {
   TT_CHECK(in.size() == 4, op, ": expected an input of rank 4 (batch, height, width, channels), got shape ", in);
@@ -29,12 +28,11 @@ PoolGeom pool_geometry(const char* op, const Shape& in, Hw k, Hw s, const Paddin
   return {in[0], in[1], in[2], in[3], k[0], k[1], s[0], s[1], h.out, w.out, h.pad_before, w.pad_before};
 }
 
+namespace {
+
 void check_float(const char* op, const Tensor& t, const char* name) {
   TT_TYPE_CHECK(is_floating(t.dtype), op, ": ", name, " must be float32 or float64, got ", dtype_name(t.dtype));
 }
-
-// Window places fit in a byte for windows up to 16 x 16.
-DType argmax_dtype(const PoolGeom& g) { return g.KH * g.KW <= 256 ? DType::u8 : DType::i32; }
 
 template <typename F>
 void dispatch_index(DType d, const F& fn) {
@@ -95,6 +93,18 @@ const PoolRows& pool_rows() {
   }
 }
 
+// Max and argmax of the windows of output rows [r0, r1) (r = n * OH + oh),
+// reading x from image n0 on.
+template <typename T, typename I>
+void max_argmax_rows(const PoolGeom& g, const T* x, int64_t n0, int64_t r0, int64_t r1, T* y, I* argmax) {
+  auto windows = &max_argmax_windows<T, I>;
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<I, uint8_t>) windows = pool_rows().max_argmax_f32;
+  for_each_window_run<const T, I>(g, x, r0, r1, [&](const T* const* px, const I* places, int64_t taps, int64_t o,
+                                                    int64_t count) {
+    windows(px, places, taps, g.sw * g.C, count, g.C, y + o, argmax + o);
+  }, n0);
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Tensor* argmax) {
@@ -102,7 +112,7 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
   check_float(op, x, "input");
   const PoolGeom g = pool_geometry(op, x.shape, ksize, strides, pad);
   Tensor y = Tensor::empty(g.output_shape(), x.dtype);
-  if (argmax) *argmax = Tensor::empty(g.output_shape(), argmax_dtype(g));
+  if (argmax) *argmax = Tensor::empty(g.output_shape(), g.argmax_dtype());
   const Tensor xc = x.contiguous();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
@@ -118,19 +128,22 @@ Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Ten
     }
     dispatch_index(argmax->dtype, [&](auto itag) {
       using I = decltype(itag);
-      auto windows = &max_argmax_windows<T, I>;
-      if constexpr (std::is_same_v<T, float> && std::is_same_v<I, uint8_t>) windows = pool_rows().max_argmax_f32;
-      const T* xp = xc.data<T>();
-      I* ap = argmax->data<I>();
       parallel_for(0, g.N * g.OH, g.row_grain(), [&](int64_t r0, int64_t r1) {
-        for_each_window_run<const T, I>(g, xp, r0, r1, [&](const T* const* px, const I* places, int64_t taps, int64_t o,
-                                                           int64_t count) {
-          windows(px, places, taps, g.sw * C, count, C, yp + o, ap + o);
-        });
+        max_argmax_rows<T, I>(g, xc.data<T>(), 0, r0, r1, yp, argmax->data<I>());
       });
     });
   });
   return y;
+}
+
+void max_pool2d_images(const PoolGeom& g, const void* x, int64_t n0, int64_t n1, Tensor& y, Tensor& argmax) {
+  TT_DISPATCH_FLOAT(y.dtype, "max_pool2d", [&](auto tag) {
+    using T = decltype(tag);
+    dispatch_index(argmax.dtype, [&](auto itag) {
+      using I = decltype(itag);
+      max_argmax_rows<T, I>(g, static_cast<const T*>(x), n0, n0 * g.OH, n1 * g.OH, y.data<T>(), argmax.data<I>());
+    });
+  });
 }
 
 MaxPoolGradient::MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize,
@@ -140,7 +153,7 @@ MaxPoolGradient::MaxPoolGradient(const Tensor& dy, const Tensor& argmax, const S
   g_ = pool_geometry(op, input_shape, ksize, strides, pad);
   TT_CHECK(dy.shape == g_.output_shape() && argmax.shape == g_.output_shape(), op, ": gradient ", dy.shape,
            " and argmax ", argmax.shape, " must both have the pooled shape ", g_.output_shape());
-  TT_TYPE_CHECK(argmax.dtype == argmax_dtype(g_), op, ": argmax must be ", dtype_name(argmax_dtype(g_)),
+  TT_TYPE_CHECK(argmax.dtype == g_.argmax_dtype(), op, ": argmax must be ", dtype_name(g_.argmax_dtype()),
                 " as max_pool2d gives for this window, got ", dtype_name(argmax.dtype));
   dy_ = dy.contiguous(), argmax_ = argmax.contiguous();
   // Windows that cannot overlap (strides >= ksize, the usual pooling) write

@@ -34,14 +34,24 @@ struct PoolGeom {
     hi = std::max(hi, lo);
   }
   Shape output_shape() const { return {N, OH, OW, C}; }
+  // Window places fit in a byte for windows up to 16 x 16.
+  DType argmax_dtype() const { return KH * KW <= 256 ? DType::u8 : DType::i32; }
   int64_t row_grain() const { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, OW * KH * KW * C)); }
 };
+
+// The geometry of a pooling window over an input of shape `in`, checked.
+PoolGeom pool_geometry(const char* op, const Shape& in, Hw ksize, Hw strides, const Padding& pad);
 
 // With `argmax`, *argmax receives, per output element, where in its window
 // the first maximum in row-major scan order is: kh * KW + kw (uint8 for
 // windows of at most 256 elements, else int32). NaN is a maximum only when
 // the scan meets it first.
 Tensor max_pool2d(const Tensor& x, Hw ksize, Hw strides, const Padding& pad, Tensor* argmax = nullptr);
+// The same for images [n0, n1) only, on the calling thread: x holds their
+// pixels (contiguous, image n0 first, in y's dtype); y and argmax are the
+// whole outputs. For a producer that makes the input an image at a time
+// into cache (conv2d_max_pool).
+void max_pool2d_images(const PoolGeom& g, const void* x, int64_t n0, int64_t n1, Tensor& y, Tensor& argmax);
 // The gradient of each window goes to its first maximum, as TensorFlow's
 // MaxPoolGrad: the element `argmax` (from max_pool2d) points to.
 Tensor max_pool2d_backward(const Tensor& dy, const Tensor& argmax, const Shape& input_shape, Hw ksize, Hw strides,

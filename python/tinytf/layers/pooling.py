@@ -3,7 +3,7 @@ height-1 image."""
 from .. import ops
 from ..ops import nn_ops
 from .base import Layer
-from .conv import check_channels_last, conv_output_length, normalize_padding, normalize_tuple
+from .conv import Conv2D, check_channels_last, conv_output_length, normalize_padding, normalize_tuple
 
 
 class _Pooling(Layer):
@@ -55,6 +55,31 @@ class MaxPooling2D(_Pooling):
 
 class AveragePooling2D(_Pooling):
     _op = staticmethod(nn_ops.avg_pool2d)
+
+
+class ConvMaxPool:
+    """A Conv2D and the MaxPooling2D that takes its output, run as one op
+    (nn_ops.conv2d_max_pool) with the values and errors of the two layers:
+    what Sequential calls for such a pair. `of(conv, pool)` gives one, or
+    None when the pair does not fuse."""
+
+    _call_has_training = False
+
+    def __init__(self, conv, pool):
+        self.conv, self.pool = conv, pool
+        self.dtype, self._core_dtype = conv.dtype, conv._core_dtype
+
+    @classmethod
+    def of(cls, conv, pool):
+        fuses = (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv._after is None and
+                 conv._fused in (None, "relu") and pool._core_dtype is conv._core_dtype)
+        return cls(conv, pool) if fuses else None
+
+    def call(self, inputs):
+        conv, pool = self.conv, self.pool
+        return conv._run(inputs, lambda _: nn_ops.conv2d_max_pool(
+            inputs, conv.kernel, conv.strides, conv.dilation_rate, conv.padding.upper(), conv.bias, conv._fused,
+            pool.pool_size, pool.strides, pool.padding.upper()))
 
 
 class _GlobalPooling(Layer):

@@ -7,6 +7,7 @@ from .._tape import active
 from .._tensor import Tensor, constant
 from ..layers.base import InputLayer, KerasTensor, Layer
 from ..layers.core import Dense
+from ..layers.pooling import ConvMaxPool
 from ..ops import DenseChain, cast
 from .model import Model
 
@@ -17,6 +18,7 @@ class Sequential(Model):
         self._input_layer = None
         self._shapes = []  # output shape of each layer once the input shape is known
         self._direct = False  # whether a call may run each layer's call() directly (see __call__)
+        self._steps = []  # what the direct path calls: the layers, a Conv2D and its MaxPooling2D as one ConvMaxPool
         self._chain = None  # a plain Dense stack's DenseChain, or False when the model is not one (see __call__)
         self._fused_plan = None  # (train vars, losses, chain and label kind or None): see _gradients
         for layer in layers or []:
@@ -73,6 +75,10 @@ class Sequential(Model):
         self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
                            type(l).compute_mask is Layer.compute_mask and
                            (type(l).__call__ is Layer.__call__ or isinstance(l, Model)) for l in self._layers)
+        self._steps = []
+        for layer in self._layers:
+            pair = ConvMaxPool.of(self._steps[-1], layer) if self._steps else None
+            self._steps[-1:] = [pair] if pair else self._steps[-1:] + [layer]
         self._chain = None
 
     def _dense_chain(self):
@@ -176,7 +182,7 @@ class Sequential(Model):
                 except (ValueError, TypeError):
                     pass  # a bad input: the layer-by-layer path below names the layer in its error
             if x is not None:  # every training step, and inference of other models: ~2 us a layer
-                for layer in self._layers:
+                for layer in self._steps:
                     if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
                         x = cast(x, layer.dtype)
                     x = layer.call(x, training=training) if layer._call_has_training else layer.call(x)

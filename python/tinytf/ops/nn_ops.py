@@ -384,18 +384,51 @@ def conv2d_fused(x, filters, strides, dilations, padding, bias=None, activation=
             y._relu_output = True  # a max pool over y may hand back its gradient with relu' applied
 
         def backward(dy, needs):
-            need_db = bias is not None and needs[2]
             if type(dy) is _PoolInputGradient:
-                dx, dw, db = _core.conv2d_backward_pooled(x._t, filters._t, *dy._parts, strides, dilations, padding,
-                                                          needs[0], need_db)
-            else:
-                dx, dw, db = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, act,
-                                                   needs[0], need_db)
-            grads = (None if dx is None else _wrap(dx), _wrap(dw))
-            return grads if bias is None else grads + (None if db is None else _wrap(db),)
+                return _conv_backward_pooled(x, filters, bias, dy._parts, strides, dilations, padding, needs)
+            grads = _core.conv2d_backward(x._t, filters._t, y._t, dy._t, strides, dilations, padding, act, needs[0],
+                                          bias is not None and needs[2])
+            return _conv_grads(bias, *grads)
 
         record(inputs, y, backward)
     return y
+
+
+def conv2d_max_pool(x, filters, strides, dilations, padding, bias, activation, ksize, pool_strides, pool_padding):
+    """max_pool2d(conv2d_fused(x, filters, ..., bias, activation), ksize,
+    pool_strides, pool_padding) as one op, for activation None or "relu" (the
+    pool's gradient then takes act' from the pooled values). A first layer's
+    convolution is pooled image by image from cache, so its output, the
+    convnet's largest tensor, is never written (Sequential runs a Conv2D and
+    the MaxPooling2D after it this way)."""
+    act = _ACTS[activation]
+    if act not in (_core.Act.none, _core.Act.relu):
+        raise ValueError(f"conv2d_max_pool: activation must be None or 'relu', got {activation!r}")
+    y, argmax, conv_shape = _core.conv2d_max_pool(x._t, filters._t, strides, dilations, padding,
+                                                  None if bias is None else bias._t, act, ksize, pool_strides,
+                                                  pool_padding)
+    y = _wrap(y)
+    if active():
+        def backward(dy, needs):
+            g = dy._t if act is _core.Act.none else _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1)
+            parts = (g, argmax, conv_shape, ksize, pool_strides, pool_padding)
+            return _conv_backward_pooled(x, filters, bias, parts, strides, dilations, padding, needs)
+
+        record((x, filters) if bias is None else (x, filters, bias), y, backward)
+    return y
+
+
+def _conv_backward_pooled(x, filters, bias, parts, strides, dilations, padding, needs):
+    """A convolution's gradients from the input gradient of the max pool over
+    its output, in parts: max_pool2d_backward's arguments, act' applied."""
+    grads = _core.conv2d_backward_pooled(x._t, filters._t, *parts, strides, dilations, padding, needs[0],
+                                         bias is not None and needs[2])
+    return _conv_grads(bias, *grads)
+
+
+def _conv_grads(bias, dx, dw, db):
+    grads = (None if dx is None else _wrap(dx), _wrap(dw))
+    return grads if bias is None else grads + (None if db is None else _wrap(db),)
 
 
 def conv2d_transpose(x, filters, output_shape, strides, dilations, padding):
