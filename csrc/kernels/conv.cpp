@@ -86,8 +86,11 @@ int64_t image_groups(const ConvGeom& g) { return std::min(g.N, kGroups); }
 
 // Groups per thread at least, so that a thread gets ~256K multiply-adds
 // (waking one costs microseconds): small problems stay on one thread.
-int64_t group_grain(const ConvGeom& g, int64_t groups, int passes) {
-  const double macs = double(g.pixels()) * double(g.K()) * double(g.O) * passes / double(std::max<int64_t>(groups, 1));
+// `passes` GEMM passes (K x O multiply-adds a pixel), and with `sums` the
+// column sums of db (O adds a pixel).
+int64_t group_grain(const ConvGeom& g, int64_t groups, int passes, bool sums = false) {
+  const double per_pixel = double(g.K()) * double(g.O) * passes + (sums ? double(g.O) : 0.0);
+  const double macs = double(g.pixels()) * per_pixel / double(std::max<int64_t>(groups, 1));
   return std::max<int64_t>(1, int64_t(std::ceil(256.0 * 1024 / std::max(macs, 1.0))));
 }
 
@@ -173,7 +176,7 @@ void backward_gemm(const ConvGeom& g, const T* x, const T* w, const T* y, const 
   const int64_t part = K * O + O;
   Tensor parts_t;
   T* parts = dw || db ? scratch<T>(parts_t, (b.groups - 1) * part) : nullptr;
-  parallel_for(0, b.groups, group_grain(g, b.groups, (dx ? 1 : 0) + (dw ? 1 : 0)), [&](int64_t g0, int64_t g1) {
+  parallel_for(0, b.groups, group_grain(g, b.groups, (dx ? 1 : 0) + (dw ? 1 : 0), db), [&](int64_t g0, int64_t g1) {
     // One im2col buffer: the block's windows for dw, then its columns of dx.
     Tensor keep_a, keep_g;
     T* A = pw ? nullptr : scratch<T>(keep_a, b.rows * K);
@@ -535,7 +538,14 @@ void backward_impl(const ConvGeom& g, const T* x, const T* w, const T* y, const 
                    T* db, const MaxPoolGradient* pooled = nullptr) {
   if (conv_uses_direct(g)) return backward_direct(g, x, w, y, dy, act, dx, dw, db, pooled);
   Tensor whole;
-  if (pooled) whole = pooled->whole(), dy = whole.data<T>();
+  if (pooled) {
+    whole = pooled->whole(), dy = whole.data<T>();
+    if (db) {  // the unpooled g holds the pooled gradient's values, each once: db is their sum
+      std::fill_n(db, g.O, T(0));
+      isa_kernels<T>().add_column_sums(pooled->pooled().data<T>(), pooled->pooled().numel() / g.O, g.O, g.O, db);
+      db = nullptr;
+    }
+  }
   if ((dx && wino_tile<T>(g, true)) || (dw && wino_tile<T>(g, false)))
     backward_winograd(g, x, w, y, dy, act, dx, dw, db);
   else backward_gemm(g, x, w, y, dy, act, dx, dw, db);

@@ -67,6 +67,7 @@ class MaxPoolGradient {
                   const Padding& pad);
   Shape input_shape() const { return {g_.N, g_.H, g_.W, g_.C}; }
   DType dtype() const { return dy_.dtype; }
+  const Tensor& pooled() const { return dy_; }  // the gradient of the pool's output (contiguous)
   void images(int64_t n0, int64_t n1, void* dx) const;
   Tensor whole() const;  // max_pool2d_backward's result
 
