@@ -78,7 +78,10 @@ class Sequential(Model):
         self._steps = []
         for layer in self._layers:
             pair = ConvMaxPool.of(self._steps[-1], layer) if self._steps else None
-            self._steps[-1:] = [pair] if pair else self._steps[-1:] + [layer]
+            if pair:
+                self._steps[-1] = pair
+            else:
+                self._steps.append(layer)
         self._chain = None
 
     def _dense_chain(self):
