@@ -469,24 +469,27 @@ def test_conv_then_max_pool_in_one_op_matches_numpy(dtype, cin, conv_strides, co
                                                     pool_padding):
     """conv2d_max_pool: the direct kernels convolve image by image into cache
     and pool from there. Values and argmax must be numpy's pool of numpy's
-    convolution and bit for bit those of the two ops, at 1 and 2 threads."""
+    convolution and bit for bit those of the two ops, at 1 and 2 threads, on
+    every ISA the CPU runs."""
     x = RNG.standard_normal((5, 12, 13, cin)).astype(dtype)
     w = RNG.standard_normal((3, 3, cin, 16)).astype(dtype)
     b = RNG.standard_normal(16).astype(dtype)
     args = (conv_strides, 1, conv_padding, core(b), ACTS[act], pool, pool_strides, pool_padding)
     conv = ref_conv(x, w, (conv_strides,) * 2, (1, 1), conv_padding, b, act)
-    results = []
-    for n in (1, 2):
-        with threads(n):
-            y, argmax, conv_shape = _core.conv2d_max_pool(core(x), core(w), *args)
-            results.append((arr(y), arr(argmax)))
-    assert tuple(conv_shape) == conv.shape
     want = ref_pool(conv, (pool, pool), (pool_strides,) * 2, pool_padding, "max")
-    np.testing.assert_allclose(results[0][0], want, **tol(dtype))
-    separate = _core.conv2d(core(x), core(w), conv_strides, 1, conv_padding, core(b), ACTS[act])
-    y2, argmax2 = _core.max_pool2d_with_argmax(separate, pool, pool_strides, pool_padding)
-    for got in results:
-        assert got[0].tobytes() == arr(y2).tobytes() and got[1].tobytes() == arr(argmax2).tobytes()
+    for name in runnable_isas():
+        with isa(name):
+            results = []
+            for n in (1, 2):
+                with threads(n):
+                    y, argmax, conv_shape = _core.conv2d_max_pool(core(x), core(w), *args)
+                    results.append((arr(y), arr(argmax)))
+            separate = _core.conv2d(core(x), core(w), conv_strides, 1, conv_padding, core(b), ACTS[act])
+            y2, argmax2 = _core.max_pool2d_with_argmax(separate, pool, pool_strides, pool_padding)
+        assert tuple(conv_shape) == conv.shape
+        np.testing.assert_allclose(results[0][0], want, **tol(dtype))
+        for got in results:
+            assert got[0].tobytes() == arr(y2).tobytes() and got[1].tobytes() == arr(argmax2).tobytes()
 
 
 def test_conv_then_max_pool_in_one_op_checks_its_arguments():
