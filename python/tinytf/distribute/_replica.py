@@ -119,7 +119,7 @@ class Replica:
         buffer.allreduce(self.comm, weighted, increment, rows, "the allreduce of the gradients")
         _write_state(metrics, buffer.summed if before is None else before + buffer.summed)
         for v, b, mean_increment in zip(self._state_vars, state_before, buffer.weighted[len(self._grads):]):
-            np.add(b, mean_increment, out=v.numpy())
+            np.add(b, mean_increment, out=np.asarray(v))  # in place on the variable
         model.optimizer.apply_gradients(
             (g if has else None, v) for g, has, v in zip(self._grads, self._has_grad, model._train_vars))
         return model._logs
