@@ -562,6 +562,41 @@ def test_sequential_conv_and_max_pool_gradients_match_finite_differences():
         np.testing.assert_allclose(got[idx], numeric, rtol=1e-6, atol=1e-8)
 
 
+def test_functional_runs_a_conv_and_its_only_reader_max_pool_as_one_op():
+    """A Functional Conv2D whose output only a MaxPooling2D reads runs as one
+    ConvMaxPool: output against numpy, gradients against the layers called
+    one by one. A conv output that is also read elsewhere, or is a model
+    output, stays two ops with the same values."""
+    tf.utils.set_random_seed(2)
+    L = tf.layers
+    inp = L.Input((11, 10, 3))
+    conv, pool, flat, dense = L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(3)
+    model = tf.models.Model(inp, dense(flat(pool(conv(inp)))))
+    x = RNG.standard_normal((4, 11, 10, 3)).astype(np.float32)
+    k, b = conv.get_weights()
+    want = ref_pool(ref_conv(x, k, (1, 1), (1, 1), "VALID", b, "relu"), (2, 2), (2, 2), "VALID", "max")
+    want = want.reshape(4, -1) @ dense.get_weights()[0] + dense.get_weights()[1]
+    np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-4, atol=1e-4)
+    assert len(model._fusion) == 1
+    r = RNG.standard_normal((4, 3)).astype(np.float32)
+    grads = []
+    for call in (model, lambda t: dense(flat(pool(conv(t))))):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(call(tf.constant(x)) * r)
+        grads.append([g.numpy() for g in tape.gradient(loss, model.trainable_weights)])
+    for a, c in zip(*grads):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+
+    conv_out = conv(inp)
+    two_readers = tf.models.Model(inp, [pool(conv_out), L.GlobalAveragePooling2D()(conv_out)])
+    also_output = tf.models.Model(inp, [pool(conv_out), conv_out])
+    y = conv(tf.constant(x))
+    for m in (two_readers, also_output):
+        got = m(x)
+        assert m._fusion == {}
+        np.testing.assert_array_equal(got[0].numpy(), pool(y).numpy())
+
+
 def test_sequential_leaves_other_pairs_to_the_layers():
     L = tf.layers
     for first, second in [(L.Conv2D(4, 3, activation="tanh"), L.MaxPooling2D(2)),

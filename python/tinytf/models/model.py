@@ -5,6 +5,8 @@ import json
 
 from .._tensor import Tensor
 from ..layers.base import InputLayer, KerasTensor, Layer, _flatten, _map
+from ..layers.pooling import ConvMaxPool
+from ..ops import cast
 from .summary import print_summary
 from .training import Trainer
 
@@ -63,7 +65,33 @@ class Model(Trainer, Layer):
                 first_met[id(t.node.layer)] = -1
                 self._nodes.insert(0, t.node)
         self._layers = _layers_by_depth(self._nodes, first_met)
+        self._fusion = None  # made on the first call: see _conv_pools
         self.built = True
+
+    def _conv_pools(self):
+        """{id(conv node): (ConvMaxPool, pool node)} for each Conv2D whose output
+        only a MaxPooling2D reads (not a model output), both plain layers (no
+        masks, activity penalties or own __call__): _run_graph runs such a
+        pair as one op, as Sequential does."""
+        readers = {}
+        for node in self._nodes:
+            for kt in _flatten(node.inputs) if node.inputs is not None else []:
+                readers.setdefault(id(kt), []).append(node)
+        outputs = {id(kt) for kt in _flatten(self._outputs)}
+        plain = lambda l: (l.built and l.activity_regularizer is None and not l._call_has_mask and  # noqa: E731
+                           type(l).compute_mask is Layer.compute_mask and type(l).__call__ is Layer.__call__)
+        fusion = {}
+        for node in self._nodes:
+            out = node.outputs
+            if node.inputs is None or not isinstance(out, KerasTensor) or id(out) in outputs:
+                continue
+            pool = readers.get(id(out), [])
+            if len(pool) != 1 or pool[0].inputs is not out or node.kwargs or pool[0].kwargs:
+                continue
+            step = ConvMaxPool.of(node.layer, pool[0].layer)
+            if step and plain(node.layer) and plain(pool[0].layer):
+                fusion[id(node)] = (step, pool[0])
+        return fusion
 
     def _run_graph(self, inputs, training):
         flat_in = _flatten(inputs)
@@ -79,10 +107,21 @@ class Model(Trainer, Layer):
                 x = constant(x, dtype=kt.dtype)
             _check_input(self, kt, x)
             values[id(kt)] = x
+        if self._fusion is None:
+            self._fusion = self._conv_pools()
+        done = set()  # pool nodes already run with their convolution
         for node in self._nodes:
-            if node.inputs is None:
+            if node.inputs is None or id(node) in done:
                 continue
             args = _map(lambda kt: values[id(kt)], node.inputs)
+            pair = self._fusion.get(id(node))
+            if pair is not None and type(args) is Tensor and getattr(args, "_keras_mask", None) is None:
+                step, pool = pair
+                if args._t.dtype is not step._core_dtype and step.dtype.is_floating and args.dtype.is_floating:
+                    args = cast(args, step.dtype)
+                values[id(pool.outputs)] = step.call(args)
+                done.add(id(pool))
+                continue
             out = node.layer(args, training=training, **node.kwargs)
             for kt, v in zip(_flatten(node.outputs), _flatten(out)):
                 values[id(kt)] = v
