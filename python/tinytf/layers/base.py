@@ -218,6 +218,13 @@ class Layer:
     def call(self, inputs):
         return inputs
 
+    def _plain(self, own_call=False):
+        """Whether calling this layer only casts its input and runs call() (built;
+        no masks or activity penalties; no __call__ of its own unless
+        `own_call`): a model may then run call() itself."""
+        return (self.built and self.activity_regularizer is None and not self._call_has_mask and
+                type(self).compute_mask is Layer.compute_mask and (own_call or type(self).__call__ is Layer.__call__))
+
     def compute_mask(self, inputs, mask=None):
         """The mask of the outputs: the input mask passed through when the layer
         supports masking (Keras semantics), else None."""

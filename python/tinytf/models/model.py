@@ -78,8 +78,6 @@ class Model(Trainer, Layer):
             for kt in _flatten(node.inputs) if node.inputs is not None else []:
                 readers.setdefault(id(kt), []).append(node)
         outputs = {id(kt) for kt in _flatten(self._outputs)}
-        plain = lambda l: (l.built and l.activity_regularizer is None and not l._call_has_mask and  # noqa: E731
-                           type(l).compute_mask is Layer.compute_mask and type(l).__call__ is Layer.__call__)
         fusion = {}
         for node in self._nodes:
             out = node.outputs
@@ -89,7 +87,7 @@ class Model(Trainer, Layer):
             if len(pool) != 1 or pool[0].inputs is not out or node.kwargs or pool[0].kwargs:
                 continue
             step = ConvMaxPool.of(node.layer, pool[0].layer)
-            if step and plain(node.layer) and plain(pool[0].layer):
+            if step and node.layer._plain() and pool[0].layer._plain():
                 fusion[id(node)] = (step, pool[0])
         return fusion
 

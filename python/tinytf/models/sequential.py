@@ -72,9 +72,7 @@ class Sequential(Model):
         # Without masks or activity penalties, Layer.__call__ on a built layer only
         # casts its input and calls call(): __call__ below can do that itself
         # (not for a layer that has its own __call__, models aside).
-        self._direct = all(l.built and l.activity_regularizer is None and not l._call_has_mask and
-                           type(l).compute_mask is Layer.compute_mask and
-                           (type(l).__call__ is Layer.__call__ or isinstance(l, Model)) for l in self._layers)
+        self._direct = all(l._plain(own_call=isinstance(l, Model)) for l in self._layers)
         self._steps = []
         for layer in self._layers:
             pair = ConvMaxPool.of(self._steps[-1], layer) if self._steps else None
