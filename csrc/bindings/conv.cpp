@@ -114,10 +114,8 @@ void bind_conv(py::module_& m) {
         const Hw k = to_hw(ksize, op, "ksize"), ps = to_hw(pool_strides, op, "pool_strides");
         const Padding pp = to_padding(pool_padding, op);
         return windowed(op, strides, dilations, "dilations", padding, [&](Hw s, Hw d, const Padding& p) {
-          Tensor argmax;
-          Tensor y = kernels::conv2d_max_pool(x, w, s, d, p, bias ? &*bias : nullptr, act, k, ps, pp, argmax);
-          const Shape conv_shape = kernels::conv_geometry(op, x.shape, w.shape, s, d, p).output_shape();
-          return std::make_tuple(y, argmax, conv_shape);
+          kernels::PooledConv r = kernels::conv2d_max_pool(x, w, s, d, p, bias ? &*bias : nullptr, act, k, ps, pp);
+          return std::make_tuple(r.y, r.argmax, r.conv_shape);
         });
       },
       py::arg("x"), py::arg("w"), py::arg("strides"), py::arg("dilations"), py::arg("padding"), py::arg("bias"),

@@ -606,16 +606,19 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
   return y;
 }
 
-Tensor conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
-                       const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad,
-                       Tensor& argmax) {
+PooledConv conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
+                           const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad) {
   const char* op = "conv2d_max_pool";
   const ConvGeom g = forward_geometry(op, x, w, strides, dilations, pad, bias);
   const PoolGeom pg = pool_geometry(op, g.output_shape(), ksize, pool_strides, pool_pad);
-  if (!conv_uses_direct(g) || g.pixels() == 0 || g.O == 0)
-    return max_pool2d(conv2d(x, w, strides, dilations, pad, bias, act), ksize, pool_strides, pool_pad, &argmax);
-  Tensor y = Tensor::empty(pg.output_shape(), x.dtype);
-  argmax = Tensor::empty(pg.output_shape(), pg.argmax_dtype());
+  PooledConv r;
+  r.conv_shape = g.output_shape();
+  if (!conv_uses_direct(g) || g.pixels() == 0 || g.O == 0) {
+    r.y = max_pool2d(conv2d(x, w, strides, dilations, pad, bias, act), ksize, pool_strides, pool_pad, &r.argmax);
+    return r;
+  }
+  r.y = Tensor::empty(pg.output_shape(), x.dtype);
+  r.argmax = Tensor::empty(pg.output_shape(), pg.argmax_dtype());
   const Tensor xc = x.contiguous(), wc = w.contiguous(), bc = bias ? bias->contiguous() : Tensor();
   TT_DISPATCH_FLOAT(x.dtype, op, [&](auto tag) {
     using T = decltype(tag);
@@ -628,11 +631,11 @@ Tensor conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilation
       T* image = scratch<T>(keep, hw * g.O);  // one image's convolution: cache-sized for a first layer
       for (int64_t n = n0; n < n1; ++n) {
         kern.forward(s.plan, act, n * hw, (n + 1) * hw, image);
-        max_pool2d_images(pg, image, n, n + 1, y, argmax);
+        max_pool2d_images(pg, image, n, n + 1, r.y, r.argmax);
       }
     });
   });
-  return y;
+  return r;
 }
 
 ConvGrads conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& y, const Tensor& dy, Hw strides,

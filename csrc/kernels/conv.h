@@ -74,10 +74,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const 
 // argmax) (pool.h), the same values; with the direct kernels (few input
 // channels: a first layer, whose output is the largest tensor of a convnet)
 // each image is convolved into cache and pooled from there, so that output
-// never goes to memory. argmax is always filled.
-Tensor conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
-                       const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad,
-                       Tensor& argmax);
+// never goes to memory. conv_shape is the convolution's output shape (the
+// pool's input: what its backward needs).
+struct PooledConv {
+  Tensor y, argmax;
+  Shape conv_shape;
+};
+PooledConv conv2d_max_pool(const Tensor& x, const Tensor& w, Hw strides, Hw dilations, const Padding& pad,
+                           const Tensor* bias, Act act, Hw ksize, Hw pool_strides, const Padding& pool_pad);
 
 // Backward of y = conv2d(x, w, ..., bias, act) given dy: g = dy * act'(y),
 // dx = conv2d_backward_input(g), dw = conv2d_backward_filter(g), db = sum of g

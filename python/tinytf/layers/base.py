@@ -60,6 +60,14 @@ def _mask_of(x):
     return getattr(x, "_keras_mask", None)
 
 
+def cast_for(layer, x):
+    """The tensor x as `layer`'s call() receives it: a floating x in a
+    floating layer's dtype."""
+    if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
+        return cast(x, layer.dtype)
+    return x
+
+
 class Layer:
     """Base class of every layer, following Keras' lifecycle:
     ``__init__`` (arguments) -> ``build(input_shape)`` on first call (weights)
@@ -254,8 +262,7 @@ class Layer:
             # the common case inside a model: one tensor, no mask, already built
             if not self._call_has_training:
                 kwargs.pop("training", None)
-            if inputs._t.dtype is not self._core_dtype and self.dtype.is_floating and inputs.dtype.is_floating:
-                inputs = cast(inputs, self.dtype)
+            inputs = cast_for(self, inputs)
             outputs = self.call(inputs, *args, **kwargs)
             if self.activity_regularizer is not None or type(self).compute_mask is not Layer.compute_mask:
                 self._after_call(inputs, outputs, None)

@@ -4,9 +4,8 @@ configs and saving follow Keras 3 (``tinytf.saving``)."""
 import json
 
 from .._tensor import Tensor
-from ..layers.base import InputLayer, KerasTensor, Layer, _flatten, _map
+from ..layers.base import InputLayer, KerasTensor, Layer, _flatten, _map, cast_for
 from ..layers.pooling import ConvMaxPool
-from ..ops import cast
 from .summary import print_summary
 from .training import Trainer
 
@@ -115,9 +114,7 @@ class Model(Trainer, Layer):
             pair = self._fusion.get(id(node))
             if pair is not None and type(args) is Tensor and getattr(args, "_keras_mask", None) is None:
                 step, pool = pair
-                if args._t.dtype is not step._core_dtype and step.dtype.is_floating and args.dtype.is_floating:
-                    args = cast(args, step.dtype)
-                values[id(pool.outputs)] = step.call(args)
+                values[id(pool.outputs)] = step.call(cast_for(step, args))
                 done.add(id(pool))
                 continue
             out = node.layer(args, training=training, **node.kwargs)

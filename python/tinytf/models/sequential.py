@@ -5,10 +5,10 @@ import numpy as np
 from .. import losses as losses_mod
 from .._tape import active
 from .._tensor import Tensor, constant
-from ..layers.base import InputLayer, KerasTensor, Layer
+from ..layers.base import InputLayer, KerasTensor, Layer, cast_for
 from ..layers.core import Dense
 from ..layers.pooling import ConvMaxPool
-from ..ops import DenseChain, cast
+from ..ops import DenseChain
 from .model import Model
 
 
@@ -184,8 +184,7 @@ class Sequential(Model):
                     pass  # a bad input: the layer-by-layer path below names the layer in its error
             if x is not None:  # every training step, and inference of other models: ~2 us a layer
                 for layer in self._steps:
-                    if x._t.dtype is not layer._core_dtype and layer.dtype.is_floating and x.dtype.is_floating:
-                        x = cast(x, layer.dtype)
+                    x = cast_for(layer, x)
                     x = layer.call(x, training=training) if layer._call_has_training else layer.call(x)
                 return x
         return Layer.__call__(self, inputs, *args, **kwargs)

@@ -410,7 +410,7 @@ def conv2d_max_pool(x, filters, strides, dilations, padding, bias, activation, k
     y = _wrap(y)
     if active():
         def backward(dy, needs):
-            g = dy._t if act is _core.Act.none else _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1)
+            g = dy._t if act is _core.Act.none else _relu_grad_at(y, dy)
             parts = (g, argmax, conv_shape, ksize, pool_strides, pool_padding)
             return _conv_backward_pooled(x, filters, bias, parts, strides, dilations, padding, needs)
 
@@ -424,6 +424,12 @@ def _conv_backward_pooled(x, filters, bias, parts, strides, dilations, padding, 
     grads = _core.conv2d_backward_pooled(x._t, filters._t, *parts, strides, dilations, padding, needs[0],
                                          bias is not None and needs[2])
     return _conv_grads(bias, *grads)
+
+
+def _relu_grad_at(y, dy):
+    """dy * relu'(y) for a max pool's output y over relu outputs: relu' at
+    each window's maximum is relu' of the pooled value."""
+    return _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1)
 
 
 def _conv_grads(bias, dx, dw, db):
@@ -499,7 +505,7 @@ def _pool(name, forward, forward_saving, backward_kernel, passes_relu=False):
 
         def backward(dy, needs):
             if relu_input and not recording():
-                g = _core.unary_grad(_core.Unary.relu, y._t, dy._t, 0.0, 1)
+                g = _relu_grad_at(y, dy)
                 return (_PoolInputGradient((g, saved, list(x.shape), k, s, p)),)
             return (_wrap(backward_kernel(dy._t, saved, list(x.shape), k, s, p)),)
 
