@@ -57,7 +57,8 @@ struct Epilogue {
   bool first, last;  // first / last pass over K
 };
 
-// Writes one row of a tile: ncols (>= 1, <= NV*W) values starting at c.
+// Writes one row of a tile: ncols (>= 1, <= NV*W) values starting at c,
+// without sigmoid or tanh (apply_call_act, below).
 template <class S, int NV>
 inline void store_row(const typename S::V* acc, typename S::T* c, const typename S::T* bias, int ncols,
                       const Epilogue<typename S::T>& e) {
@@ -78,10 +79,24 @@ inline void store_row(const typename S::V* acc, typename S::T* c, const typename
     }
     if (e.last) {
       if (bias) x = S::add(x, S::load_n(bias + v * W, n));
-      x = vact<S>(e.act, x);
+      if (e.act == Act::relu || e.act == Act::relu6) x = vact<S>(e.act, x);  // sigmoid, tanh: see ukernel
     }
     S::store_n(cv, x, n);
   }
+}
+
+// sigmoid and tanh, which store_row leaves out: they are calls, which
+// clobber every vector register, so they run over the stored tile, after the
+// accumulators are dead, instead of each call saving and restoring them all.
+template <class S>
+void apply_call_act(typename S::T* c, int64_t ldc, int rows, int ncols, const Epilogue<typename S::T>& e) {
+  constexpr int W = S::W;
+  if (!e.last || (e.act != Act::sigmoid && e.act != Act::tanh)) return;
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < ncols; j += W) {
+      const int n = ncols - j < W ? ncols - j : W;
+      S::store_n(c + r * ldc + j, vact<S>(e.act, S::load_n(c + r * ldc + j, n)), n);
+    }
 }
 
 // The micro-kernel: an R x (NV*W) tile of C from kc steps of rank-1 updates.
@@ -164,6 +179,7 @@ void ukernel(int64_t kc, const typename S::T* a, int64_t sa, const typename S::T
   }
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) store_row<S, NV>(acc[r], c + r * ldc, bias, ncols, ep);
+  apply_call_act<S>(c, ldc, R, ncols, ep);
 }
 
 template <typename T>
@@ -373,6 +389,7 @@ void gemm_narrow(const Problem<typename S::T>& p, const Problem<typename S::T>& 
       for (int i = 0; i < n; ++i) {
         const typename S::V v = S::load(row + i * W);
         store_row<S, 1>(&v, p.C + (i0 + r + i) * p.ldc, p.bias, int(p.N), e);
+        apply_call_act<S>(p.C + (i0 + r + i) * p.ldc, 0, 1, int(p.N), e);
       }
     }
   }
