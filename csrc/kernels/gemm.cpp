@@ -229,11 +229,12 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // default is the longer side of C cut alone, unless that balances clearly
   // worse (5120x128x256, the LSTM's input projection, ran 12-16% faster cut
   // in rows than in its 8 column strips, each reading all of x).
-  const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
-  const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
-  const Grid grid = items == 1 || narrow ? Grid{items, 1}
-                                         : choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K,
-                                                       bl, p.pack_a, p.pack_b);
+  Grid grid{items, 1};
+  if (items > 1 && !narrow) {
+    const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
+    const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
+    grid = choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl, p.pack_a, p.pack_b);
+  }
   const int64_t row_step = narrow ? bl.nr : bl.mr;  // narrow: C's rows are q's columns
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
