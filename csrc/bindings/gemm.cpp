@@ -87,13 +87,14 @@ void bind_gemm(py::module_& m) {
       py::arg("C"), py::arg("bias") = py::none(), py::arg("act") = kernels::Act::none, release_gil());
 
   m.def(
-      "fma_peak_gflops", [](const std::string& dtype) {
+      "fma_peak_gflops", [](const std::string& dtype, bool sustained) {
         TT_CHECK(dtype == "float32" || dtype == "float64", "fma_peak_gflops: dtype must be float32 or float64, got ",
                  dtype);
-        return kernels::fma_peak_gflops(dtype == "float64");
+        return kernels::fma_peak_gflops(dtype == "float64", sustained);
       },
-      py::arg("dtype") = "float32", release_gil(),
-      "Measured FMA throughput (GFLOP/s) of the active ISA on the current thread count.");
+      py::arg("dtype") = "float32", py::arg("sustained") = false, release_gil(),
+      "Measured FMA throughput (GFLOP/s) of the active ISA on the current thread count: the best of many short "
+      "runs, or with sustained=True the median of a few ~0.1 s runs.");
 
   m.def("matmul", &kernels::matmul, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false,
         py::arg("transpose_b") = false, release_gil());

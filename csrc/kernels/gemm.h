@@ -74,8 +74,10 @@ DenseStackGrads dense_stack_gradients(const DenseStack& s, const Tensor& x, cons
                                       const Tensor* weights);
 
 // Measured FMA throughput of this machine in GFLOP/s for the active ISA, on
-// num_threads() threads (best of many short runs of independent FMA chains):
-// the peak that GEMM figures are compared with.
-double fma_peak_gflops(bool double_precision);
+// num_threads() threads: the best of many short runs of independent FMA
+// chains (the peak that GEMM figures are compared with), or with `sustained`
+// the median of a few runs of ~0.1 s each (the rate the cores hold under
+// continuous load, a few to ~10% lower on a shared VM whose clocks drop).
+double fma_peak_gflops(bool double_precision, bool sustained = false);
 
 }  // namespace tt::kernels
