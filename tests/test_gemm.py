@@ -3,7 +3,7 @@
 Every ISA path the CPU can run is checked (scalar, AVX2, AVX-512), and results
 must be bitwise identical for 1 and 2 threads. Sizes cross every tile and
 cache-block boundary of every ISA (mr 4/6/12, nr up to 32, kc 128..384,
-mc 1020/2040, nc 256/512).
+mc 1024/1032/2064, nc 256/512).
 """
 import itertools
 
@@ -163,10 +163,10 @@ def test_gemm_leading_dims_of_2kb_and_4kb(isa, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_large_blocks(isa, dtype):
-    # Crosses mc (2040 rows) and nc (512 columns); packs B, B^T and A^T (whose
+    # Crosses mc (2064 rows) and nc (512 columns); packs B, B^T and A^T (whose
     # 20 KB row stride makes it packed).
     rng = np.random.default_rng(5)
-    M, K, N = 2053, 70, 530
+    M, K, N = 2077, 70, 530
     for ta, tb in [(True, False), (False, True), (True, True)]:
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B = rand(rng, (N, K) if tb else (K, N), dtype)
