@@ -196,6 +196,30 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
             check_close(out[1], want, dtype, K)
 
 
+def test_large_products_share_packed_b_between_threads(isa, threads):
+    # From 256 rows, columns and depth up, the threads split C by rows and
+    # share each packed block of B (gemm.cpp's team path), here over several
+    # B blocks (N > nc, both shared buffers reused) and passes over K (K > kc).
+    rng = np.random.default_rng(16)
+    for (M, K, N), ta, tb in [((300, 260, 530), False, False), ((300, 260, 530), True, False),
+                              ((300, 260, 530), False, True), ((613, 800, 1100), False, False),
+                              ((613, 800, 1100), True, True)]:
+        for dtype in DTYPES:
+            A = rand(rng, (K, M) if ta else (M, K), dtype)
+            B = rand(rng, (N, K) if tb else (K, N), dtype)
+            bias = rand(rng, (N,), dtype)
+            C0 = rand(rng, (M, N), dtype)
+            out = []
+            for n in (1, 2):
+                threads(n)
+                C = C0.copy()
+                _core.gemm(ta, tb, 0.75, core(A), core(B), 0.5, core(C), bias=core(bias), act=_core.Act.relu)
+                out.append(C)
+            assert np.array_equal(out[0], out[1])
+            a64, b64 = (A.T if ta else A).astype(np.float64), (B.T if tb else B).astype(np.float64)
+            check_close(out[1], np.maximum(0.75 * a64 @ b64 + 0.5 * C0 + bias, 0), dtype, K)
+
+
 def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # Note [GEMM determinism]: a single row (one-sample inference) takes other
     # strips than a batch, but every element must keep its FMA chain.

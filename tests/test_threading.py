@@ -2,6 +2,10 @@
 into parts that depend only on the work, and every OpenMP region asks for
 the same team (threads past the last part skip it). Thread counts beyond
 this machine's cores and teams larger than a kernel's parts are included."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -15,6 +19,8 @@ def run_kernels():
     rng = np.random.default_rng(0)
     a = _core.from_numpy(rng.standard_normal((301, 517), dtype=np.float32))
     b = _core.from_numpy(rng.standard_normal((517, 203), dtype=np.float32))
+    big_a = _core.from_numpy(rng.standard_normal((300, 517), dtype=np.float32))  # threads share packed B
+    big_b = _core.from_numpy(rng.standard_normal((517, 530), dtype=np.float32))
     x = _core.from_numpy(rng.standard_normal((6, 19, 21, 16), dtype=np.float32))
     w = _core.from_numpy(rng.standard_normal((3, 3, 16, 24), dtype=np.float32))
     y = _core.conv2d(x, w, 1, 1, "SAME")
@@ -24,7 +30,7 @@ def run_kernels():
     pool_grad = _core.max_pool2d_backward(_core.from_numpy(np.ones(np.asarray(pooled).shape, np.float32)), argmax,
                                           y.shape, 2, 2, "VALID")
     long = _core.from_numpy(rng.standard_normal(5 * 32768 + 3, dtype=np.float32))
-    outs = [_core.matmul(a, b, False, False), y, *conv_grads, pooled, pool_grad,
+    outs = [_core.matmul(a, b, False, False), _core.matmul(big_a, big_b, False, False), y, *conv_grads, pooled, pool_grad,
             tf.exp(tf.constant(np.asarray(long))), tf.reduce_sum(tf.constant(np.asarray(long))),
             tf.reduce_sum(tf.constant(np.asarray(a)), axis=0), _core.dropout(long, 0.3, 7, 11)]
     return [np.asarray(o).tobytes() for o in outs]
@@ -56,3 +62,22 @@ def test_training_gives_the_same_weights_for_any_thread_count(threads, restore_t
         m.fit(x, y, batch_size=64, epochs=2, verbose=0)
         weights.append([v.tobytes() for v in m.get_weights()])
     assert weights[0] == weights[1]
+
+
+def test_a_smaller_team_than_asked_for_still_gives_the_product():
+    """OMP_THREAD_LIMIT can give a parallel region fewer threads than asked
+    for; a large product, whose threads otherwise share packed blocks of B
+    and wait for each other, must then neither hang nor change."""
+    code = """
+import numpy as np, tinytf as tf
+from tinytf import _core
+tf.config.threading.set_intra_op_parallelism_threads(2)
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((600, 400), dtype=np.float32), rng.standard_normal((400, 700), dtype=np.float32)
+got = np.asarray(_core.matmul(_core.from_numpy(a), _core.from_numpy(b), False, False))
+np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+print("OK")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, OMP_THREAD_LIMIT="1"))
+    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]

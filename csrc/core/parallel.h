@@ -85,4 +85,31 @@ void parallel_items(int64_t n, const F& fn) {
   for (int64_t i = 0; i < n; ++i) fn(i);
 }
 
+// fn(t, n) once on each thread t of a team of n (at most num_threads()), for
+// a kernel whose threads share work between barriers (team_barrier). The
+// kernel must make every thread reach every barrier, and its results must
+// not depend on n.
+template <typename F>
+void parallel_team(const F& fn) {
+#ifdef _OPENMP
+  if (num_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(num_threads())
+    {
+      FlushDenormals ftz;
+      fn(int64_t(omp_get_thread_num()), int64_t(omp_get_num_threads()));
+    }
+    return;
+  }
+#endif
+  FlushDenormals ftz;
+  fn(int64_t(0), int64_t(1));
+}
+
+// Waits for every thread of the team running parallel_team.
+inline void team_barrier() {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
 }  // namespace tt

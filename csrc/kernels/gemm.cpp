@@ -41,27 +41,38 @@ template <typename T> NarrowFn<T> narrow_fn(const IsaKernels& k);
 template <> NarrowFn<float> narrow_fn<float>(const IsaKernels& k) { return k.narrow_f32; }
 template <> NarrowFn<double> narrow_fn<double>(const IsaKernels& k) { return k.narrow_f64; }
 
-// Pack buffers: one per thread, grown on demand and kept, so the steady state
+// A 64-byte aligned buffer grown on demand and kept, so the steady state
 // allocates nothing.
+struct Buffer {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Buffer() { std::free(p); }
+  char* at_least(size_t need) {
+    need = (need + 63) / 64 * 64;
+    if (bytes < need) {
+      std::free(p);
+      p = std::aligned_alloc(64, need);
+      bytes = p ? need : 0;
+      if (!p) throw memory_error("gemm: cannot allocate " + std::to_string(need) + " bytes of pack buffers");
+    }
+    return static_cast<char*>(p);
+  }
+};
+
+// Pack buffers: one per thread.
 template <typename T>
 Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
-  struct Buffer {
-    void* p = nullptr;
-    size_t bytes = 0;
-    ~Buffer() { std::free(p); }
-  };
   thread_local Buffer buf;
-  auto round64 = [](size_t n) { return (n + 63) / 64 * 64; };
-  const size_t a_bytes = pack_a ? round64(size_t(bl.mc * bl.kc) * sizeof(T)) : 0;
-  const size_t need = a_bytes + round64(size_t(bl.kc * bl.nc) * sizeof(T));
-  if (buf.bytes < need) {
-    std::free(buf.p);
-    buf.p = std::aligned_alloc(64, need);
-    buf.bytes = buf.p ? need : 0;
-    if (!buf.p) throw memory_error("gemm: cannot allocate " + std::to_string(need) + " bytes of pack buffers");
-  }
-  char* base = static_cast<char*>(buf.p);
+  const size_t a_bytes = pack_a ? (size_t(bl.mc * bl.kc) * sizeof(T) + 63) / 64 * 64 : 0;
+  char* base = buf.at_least(a_bytes + size_t(bl.kc * bl.nc) * sizeof(T));
   return {pack_a ? reinterpret_cast<T*>(base) : nullptr, reinterpret_cast<T*>(base + a_bytes)};
+}
+
+// The two B blocks a team shares (TeamB), owned by the calling thread.
+template <typename T>
+T* team_b_buffers(const Blocking& bl) {
+  thread_local Buffer buf;
+  return reinterpret_cast<T*>(buf.at_least(2 * size_t(bl.kc * bl.nc) * sizeof(T)));
 }
 
 bool in_parallel_region() {
@@ -183,6 +194,53 @@ Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const
   return best;
 }
 
+// Large products on all threads: each thread takes its own rows of C, packs
+// its rows of A, and the threads share every packed block of B (BLIS' way).
+// With items of their own (below), each packed its own copy of the B block
+// of its columns and the A block of its rows: on 2 threads a 1024^3 product
+// packed twice as much per flop as on one. The rows of a thread must fit one
+// A block (mc) and be at least two tiles (narrow strips would change nr).
+template <typename T>
+bool use_team(const Problem<T>& p, int64_t parts, const Blocking& bl) {
+  if (parts < 2 || parts != num_threads() || !p.pack_b) return false;
+  if (p.M < 256 || p.N < 256 || p.K < 256) return false;  // below, the items' balance matters more
+  auto [r0, r1] = split_range(p.M, bl.mr, parts, 0);
+  return r1 - r0 >= 2 * bl.mr && (p.M + parts - 1) / parts + bl.mr <= bl.mc;
+}
+
+template <typename T>
+void gemm_team(const Problem<T>& p, const Blocking& bl, BlockFn<T> fn, std::atomic<bool>& out_of_memory) {
+  T* shared = nullptr;
+  try {
+    shared = team_b_buffers<T>(bl);
+  } catch (const std::bad_alloc&) {
+    out_of_memory = true;
+    return;
+  }
+  const int64_t planned = num_threads();
+  parallel_team([&](int64_t t, int64_t n) {
+    Workspace<T> ws;
+    try {
+      ws = thread_workspace<T>(bl, p.pack_a);
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;
+    }
+    team_barrier();  // every thread sees every failure, so all return or none
+    if (out_of_memory) return;
+    if (n != planned) {  // a smaller team than asked for (OMP_THREAD_LIMIT): rows without sharing
+      for (int64_t part = t; part < planned; part += n) {
+        auto [r0, r1] = split_range(p.M, bl.mr, planned, part);
+        fn(p, r0, r1, 0, p.N, ws);
+      }
+      return;
+    }
+    const TeamB<T> team{{shared, shared + bl.kc * bl.nc}, t, n};
+    ws.team = &team;
+    auto [r0, r1] = split_range(p.M, bl.mr, n, t);
+    fn(p, r0, r1, 0, p.N, ws);
+  });
+}
+
 }  // namespace
 }  // namespace gemm_detail
 
@@ -236,9 +294,14 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
     grid = choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl, p.pack_a, p.pack_b);
   }
   const int64_t row_step = narrow ? bl.nr : bl.mr;  // narrow: C's rows are q's columns
+  std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
+  if (use_team(p, parts, bl)) {
+    gemm_team(p, bl, fn, out_of_memory);
+    if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
+    return;
+  }
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
-  std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
   parallel_items(items, [&](int64_t i) {
     Workspace<T> ws;
     try {

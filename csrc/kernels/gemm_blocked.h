@@ -79,7 +79,7 @@ inline void store_row(const typename S::V* acc, typename S::T* c, const typename
     }
     if (e.last) {
       if (bias) x = S::add(x, S::load_n(bias + v * W, n));
-      if (e.act == Act::relu || e.act == Act::relu6) x = vact<S>(e.act, x);  // sigmoid, tanh: see ukernel
+      if (e.act == Act::relu || e.act == Act::relu6) x = vact<S>(e.act, x);  // sigmoid, tanh: apply_call_act
     }
     S::store_n(cv, x, n);
   }
@@ -303,6 +303,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   // Blocks of rows only matter when A is packed (its buffer holds mc x kc).
   const int64_t mc_step = p.pack_a ? even_block(m1 - m0, bl.mc, MR) : m1 - m0;
   const int64_t nc_step = even_block(n1 - n0, bl.nc, NR);
+  const TeamB<T>* team = ws.team;  // every thread of a team has rows here and runs the same blocks
+  int64_t block = 0;
   int64_t pc = 0;
   do {  // runs once when K == 0: the epilogue still writes beta*C + bias
     const int64_t kc = min64(kc_step, p.K - pc);
@@ -316,13 +318,22 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
         }
       for (int64_t jc = n0; jc < n1; jc += nc_step) {
         const int64_t nc = min64(nc_step, n1 - jc);
-        // Strip t of this block, when packed, sits at ws.b + t*NR*kc.
-        for (int64_t jr = jc; jr < jc + nc; jr += NR) {
+        T* const bbuf = team ? team->b[block++ & 1] : ws.b;
+        // Strip s of this block, when packed, sits at bbuf + s*NR*kc.
+        for (int64_t jr = jc, s = 0; jr < jc + nc; jr += NR, ++s) {
           const int cols = int(min64(NR, jc + nc - jr));
-          if (p.pack_b || cols < NR) {
+          if ((p.pack_b || cols < NR) && (!team || s % team->n == team->t)) {
             const T* src = p.tb ? p.B + jr * p.ldb + pc : p.B + pc * p.ldb + jr;
-            pack_b<S>(p.tb, src, p.ldb, cols, NR, kc, ws.b + (jr - jc) * kc);
+            pack_b<S>(p.tb, src, p.ldb, cols, NR, kc, bbuf + (jr - jc) * kc);
           }
+        }
+        // The whole block is packed. A thread packs the next block into the
+        // other buffer, and the one after into this buffer only past the next
+        // barrier, which every thread reaches after computing on this block.
+        if (team) {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
         }
         for (int64_t ir = ic; ir < ic + mc; ir += MR) {
           const int rows = int(min64(MR, ic + mc - ir));
@@ -342,7 +353,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
               prefetch_rows<T>(a + MR * sa, sa, int(min64(MR, ic + mc - ir - MR)), kc);
             const T* b;
             int64_t sb;
-            if (p.pack_b || cols < NR) b = ws.b + (jr - jc) * kc, sb = NR;
+            if (p.pack_b || cols < NR) b = bbuf + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
             for (int d = 0; d < rows;) {  // rows d.. of the tile, by the tallest kernel that fits
               int h = rows - d, i = h - 1;  // row-major A: a kernel for every height

@@ -44,12 +44,23 @@ struct Blocking {
   int64_t nc;  // columns of the packed B block (kc x nc stays in L2)
 };
 
+// Packed B blocks shared by a team of threads (gemm.cpp's path for large
+// products): two buffers of kc x nc used in turn; thread t of n packs strips
+// t, t + n, ... of each block, then the team waits for the whole block.
+template <typename T>
+struct TeamB {
+  T* b[2];
+  int64_t t, n;
+};
+
 // Pack buffers of one thread, 64-byte aligned, sized from Blocking:
-// a holds mc x kc elements, b holds kc x nc.
+// a holds mc x kc elements, b holds kc x nc. With a team, B comes from
+// team->b instead of b.
 template <typename T>
 struct Workspace {
   T* a;
   T* b;
+  const TeamB<T>* team = nullptr;
 };
 
 // Computes C[m0:m1, n0:n1] of the problem, single-threaded.
