@@ -197,12 +197,12 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
 
 
 def test_large_products_share_packed_b_between_threads(isa, threads):
-    # From 256 rows, columns and depth up, the threads split C by rows and
+    # From 512 rows and columns and 256 deep, the threads split C by rows and
     # share each packed block of B (gemm.cpp's team path), here over several
     # B blocks (N > nc, both shared buffers reused) and passes over K (K > kc).
     rng = np.random.default_rng(16)
-    for (M, K, N), ta, tb in [((300, 260, 530), False, False), ((300, 260, 530), True, False),
-                              ((300, 260, 530), False, True), ((613, 800, 1100), False, False),
+    for (M, K, N), ta, tb in [((530, 260, 540), False, False), ((530, 260, 540), True, False),
+                              ((530, 260, 540), False, True), ((613, 800, 1100), False, False),
                               ((613, 800, 1100), True, True)]:
         for dtype in DTYPES:
             A = rand(rng, (K, M) if ta else (M, K), dtype)

@@ -19,8 +19,8 @@ def run_kernels():
     rng = np.random.default_rng(0)
     a = _core.from_numpy(rng.standard_normal((301, 517), dtype=np.float32))
     b = _core.from_numpy(rng.standard_normal((517, 203), dtype=np.float32))
-    big_a = _core.from_numpy(rng.standard_normal((300, 517), dtype=np.float32))  # threads share packed B
-    big_b = _core.from_numpy(rng.standard_normal((517, 530), dtype=np.float32))
+    big_a = _core.from_numpy(rng.standard_normal((530, 517), dtype=np.float32))  # threads share packed B
+    big_b = _core.from_numpy(rng.standard_normal((517, 540), dtype=np.float32))
     x = _core.from_numpy(rng.standard_normal((6, 19, 21, 16), dtype=np.float32))
     w = _core.from_numpy(rng.standard_normal((3, 3, 16, 24), dtype=np.float32))
     y = _core.conv2d(x, w, 1, 1, "SAME")
