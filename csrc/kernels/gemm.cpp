@@ -274,7 +274,13 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
   const BlockFn<T> fn = block_fn<T>(ks);
-  // With threads, C goes in kItemsPerThread items per thread, handed out as
+  std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
+  if (use_team(p, parts, bl)) {  // (N >= 512: never narrow)
+    gemm_team(p, bl, fn, out_of_memory);
+    if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
+    return;
+  }
+  // Otherwise, with threads, C goes in kItemsPerThread items per thread, handed out as
   // threads free up: on a shared machine one core is often slower than the
   // other, and with one even part each the faster thread waited (the batch-32
   // weight gradient, 784x32x64 A^T B, ran no faster on 2 threads than on 1).
@@ -295,12 +301,6 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
     grid = choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl, p.pack_a, p.pack_b);
   }
   const int64_t row_step = narrow ? bl.nr : bl.mr;  // narrow: C's rows are q's columns
-  std::atomic<bool> out_of_memory{false};  // nothing may throw inside the region
-  if (use_team(p, parts, bl)) {
-    gemm_team(p, bl, fn, out_of_memory);
-    if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
-    return;
-  }
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   parallel_items(items, [&](int64_t i) {
