@@ -1,6 +1,8 @@
-// The one threading helper every kernel uses. Work [begin, end) is cut into
-// at most num_threads() contiguous ranges, and only when there is more than
-// `grain` work items, so tiny ops never pay for waking threads.
+// The threading helpers every kernel uses. parallel_for: work [begin, end)
+// is cut into at most num_threads() contiguous ranges, and only when there is
+// more than `grain` work items, so tiny ops never pay for waking threads.
+// parallel_items (items handed out as threads free up) and parallel_team
+// (threads that wait for each other) serve the GEMM.
 // Each output element must be computed by exactly one range: then results
 // are bitwise identical whatever the thread count. Reductions that need a
 // split of their reduced axis use fixed chunk sizes (see kernels/reduce.cpp),

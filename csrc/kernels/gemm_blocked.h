@@ -303,7 +303,9 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   // Blocks of rows only matter when A is packed (its buffer holds mc x kc).
   const int64_t mc_step = p.pack_a ? even_block(m1 - m0, bl.mc, MR) : m1 - m0;
   const int64_t nc_step = even_block(n1 - n0, bl.nc, NR);
-  const TeamB<T>* team = ws.team;  // every thread of a team has rows here and runs the same blocks
+  // With a team (gemm.cpp), each thread has its own rows (at most mc: one ic
+  // block) and all of N, so every thread runs the same blocks and barriers.
+  const TeamB<T>* team = ws.team;
   int64_t block = 0;
   int64_t pc = 0;
   do {  // runs once when K == 0: the epilogue still writes beta*C + bias
@@ -327,9 +329,9 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             pack_b<S>(p.tb, src, p.ldb, cols, NR, kc, bbuf + (jr - jc) * kc);
           }
         }
-        // The whole block is packed. A thread packs the next block into the
-        // other buffer, and the one after into this buffer only past the next
-        // barrier, which every thread reaches after computing on this block.
+        // A team waits for the whole block. A thread packs the next block into
+        // the other buffer, and the one after into this buffer only past the
+        // next barrier, which every thread reaches after computing on this one.
         if (team) {
 #ifdef _OPENMP
 #pragma omp barrier
