@@ -176,6 +176,19 @@ def test_gemm_large_blocks(isa, dtype):
         check_close(C, (A.T if ta else A).astype(np.float64) @ (B.T if tb else B), dtype, K)
 
 
+def gemm_on_1_and_2_threads(threads, ta, tb, A, B, alpha, C0, bias, act):
+    """C = alpha op(A) op(B) + 0.5 C0 (+ bias, act) on 1 and on 2 threads,
+    which must agree bit for bit; returns C."""
+    out = []
+    for n in (1, 2):
+        threads(n)
+        C = C0.copy()
+        _core.gemm(ta, tb, alpha, core(A), core(B), 0.5, core(C), bias=core(bias), act=act)
+        out.append(C)
+    assert np.array_equal(out[0], out[1])
+    return out[1]
+
+
 def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
     rng = np.random.default_rng(6)
     for (M, K, N), ta, tb in itertools.product(
@@ -185,15 +198,9 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
             A = rand(rng, (K, M) if ta else (M, K), dtype)
             B = rand(rng, (N, K) if tb else (K, N), dtype)
             bias = rand(rng, (N,), dtype)
-            out = []
-            for n in (1, 2):
-                threads(n)
-                C = np.ones((M, N), dtype)
-                _core.gemm(ta, tb, 1.0, core(A), core(B), 0.5, core(C), bias=core(bias), act=_core.Act.tanh)
-                out.append(C)
-            assert np.array_equal(out[0], out[1])
+            got = gemm_on_1_and_2_threads(threads, ta, tb, A, B, 1.0, np.ones((M, N), dtype), bias, _core.Act.tanh)
             want = np.tanh(0.5 + (A.T if ta else A).astype(np.float64) @ (B.T if tb else B) + bias)
-            check_close(out[1], want, dtype, K)
+            check_close(got, want, dtype, K)
 
 
 def test_large_products_share_packed_b_between_threads(isa, threads):
@@ -209,15 +216,9 @@ def test_large_products_share_packed_b_between_threads(isa, threads):
             B = rand(rng, (N, K) if tb else (K, N), dtype)
             bias = rand(rng, (N,), dtype)
             C0 = rand(rng, (M, N), dtype)
-            out = []
-            for n in (1, 2):
-                threads(n)
-                C = C0.copy()
-                _core.gemm(ta, tb, 0.75, core(A), core(B), 0.5, core(C), bias=core(bias), act=_core.Act.relu)
-                out.append(C)
-            assert np.array_equal(out[0], out[1])
+            got = gemm_on_1_and_2_threads(threads, ta, tb, A, B, 0.75, C0, bias, _core.Act.relu)
             a64, b64 = (A.T if ta else A).astype(np.float64), (B.T if tb else B).astype(np.float64)
-            check_close(out[1], np.maximum(0.75 * a64 @ b64 + 0.5 * C0 + bias, 0), dtype, K)
+            check_close(got, np.maximum(0.75 * a64 @ b64 + 0.5 * C0 + bias, 0), dtype, K)
 
 
 def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):

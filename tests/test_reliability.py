@@ -146,6 +146,23 @@ print("OK", tf._core.isa())
 """
 
 
+def test_a_smaller_team_than_asked_for_still_gives_the_product():
+    """OMP_THREAD_LIMIT can give a parallel region fewer threads than asked
+    for; a large product, whose threads otherwise share packed blocks of B
+    and wait for each other, must then neither hang nor change."""
+    out = run_python("""
+import numpy as np, tinytf as tf
+from tinytf import _core
+tf.config.threading.set_intra_op_parallelism_threads(2)
+rng = np.random.default_rng(0)
+a, b = rng.standard_normal((600, 400), dtype=np.float32), rng.standard_normal((400, 700), dtype=np.float32)
+got = np.asarray(_core.matmul(_core.from_numpy(a), _core.from_numpy(b), False, False))
+np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+print("OK")
+""", {"OMP_THREAD_LIMIT": "1"})
+    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("order", ["torch_first", "tinytf_first"])
 def test_openmp_coexistence_with_torch_numpy_and_sklearn(order):
     pytest.importorskip("torch")

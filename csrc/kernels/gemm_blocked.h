@@ -332,7 +332,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
         // A team waits for the whole block. A thread packs the next block into
         // the other buffer, and the one after into this buffer only past the
         // next barrier, which every thread reaches after computing on this one.
-        if (team) {
+        if (team) {  // parallel.h's team_barrier, spelled out: this file includes nothing shared between ISAs
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
