@@ -183,7 +183,7 @@ def gemm_on_1_and_2_threads(threads, ta, tb, A, B, alpha, C0, bias, act):
     for n in (1, 2):
         threads(n)
         C = C0.copy()
-        _core.gemm(ta, tb, alpha, core(A), core(B), 0.5, core(C), bias=core(bias), act=act)
+        _core.gemm(ta, tb, alpha, core(A), core(B), 0.5, core(C), bias=None if bias is None else core(bias), act=act)
         out.append(C)
     assert np.array_equal(out[0], out[1])
     return out[1]
@@ -201,6 +201,22 @@ def test_gemm_bitwise_identical_for_1_and_2_threads(isa, threads):
             got = gemm_on_1_and_2_threads(threads, ta, tb, A, B, 1.0, np.ones((M, N), dtype), bias, _core.Act.tanh)
             want = np.tanh(0.5 + (A.T if ta else A).astype(np.float64) @ (B.T if tb else B) + bias)
             check_close(got, want, dtype, K)
+
+
+def test_long_products_split_each_threads_share_in_two(isa, threads):
+    # From 64M multiply-adds per thread (kGemmLongWorkPerThread) each thread's
+    # share goes in two items, handed out as threads free up; below, one.
+    # N < 512 keeps these off the shared-B path.
+    rng = np.random.default_rng(26)
+    for (M, K, N), ta, tb in [((4200, 200, 160), False, False), ((4200, 200, 160), True, True),
+                              ((2100, 200, 160), False, True)]:
+        for dtype in DTYPES:
+            A = rand(rng, (K, M) if ta else (M, K), dtype)
+            B = rand(rng, (N, K) if tb else (K, N), dtype)
+            C0 = rand(rng, (M, N), dtype)
+            got = gemm_on_1_and_2_threads(threads, ta, tb, A, B, 1.0, C0, None, _core.Act.none)
+            a64, b64 = (A.T if ta else A).astype(np.float64), (B.T if tb else B).astype(np.float64)
+            check_close(got, a64 @ b64 + 0.5 * C0, dtype, K)
 
 
 def test_large_products_share_packed_b_between_threads(isa, threads):

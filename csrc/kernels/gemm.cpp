@@ -280,16 +280,18 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
     if (out_of_memory) throw memory_error("gemm: cannot allocate pack buffers");
     return;
   }
-  // Otherwise, with threads, C goes in kItemsPerThread items per thread, handed out as
-  // threads free up: on a shared machine one core is often slower than the
-  // other, and with one even part each the faster thread waited (the batch-32
-  // weight gradient, 784x32x64 A^T B, ran no faster on 2 threads than on 1).
-  // Two, not four: every item packs its own operand blocks, and on the
-  // AVX-512 EPYC two ran 0-14% faster than four on every training shape and
-  // square (LSTM weight gradients 10-14%), with 784x32x64 A^T B 3% faster.
-  // Items are whole tiles; which thread runs one does not change its values.
-  constexpr int64_t kItemsPerThread = 2;
-  const int64_t items = parts > 1 ? parts * kItemsPerThread : 1;
+  // Otherwise, with threads, C goes in items handed out as threads free up.
+  // A thread's share of a long product goes in two items: on a shared
+  // machine one core is often slower than the other for a while, and the
+  // faster thread then takes the slow one's second item instead of waiting.
+  // A shorter share (under about 1.3 ms on one core) stays one item: split in
+  // two, 256^3, 320^3 and 384^3 ran 8-14% slower on 2 threads, 256x1024x256
+  // 8%, 784x32x64 A^T B 6%, 6272x288x64 3% (paired runs on the AVX-512
+  // EPYC), and none of them gained. (Four items per thread were slower still
+  // on every shape.) Items are whole tiles; which thread runs one does not
+  // change its values.
+  const int64_t items_per_thread = work / double(parts) >= kGemmLongWorkPerThread ? 2 : 1;
+  const int64_t items = parts > 1 ? parts * items_per_thread : 1;
   // Items cut C into a grid of row and column groups (choose_grid); the
   // default is the longer side of C cut alone, unless that balances clearly
   // worse (5120x128x256, the LSTM's input projection, ran 12-16% faster cut

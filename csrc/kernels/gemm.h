@@ -23,6 +23,11 @@ namespace tt::kernels {
 // ran 1.10-1.38x faster on 2 threads than on 1 (64^3, 80^3, 48x64x96).
 constexpr double kGemmMinWorkPerThread = 128.0 * 1024;
 
+// Multiply-adds per thread (about 1.3 ms of work) from which a threaded GEMM
+// splits each thread's share in two items, so a slowed core can be helped
+// (gemm.cpp).
+constexpr double kGemmLongWorkPerThread = 64.0 * 1024 * 1024;
+
 // Rows a multiple of 1 KB apart share few cache sets, so gemm packs an
 // operand with such a row stride (gemm.cpp). A caller reusing one operand over
 // many calls can store it with rows gemm_unaliased_ld(n) apart instead.
