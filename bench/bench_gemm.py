@@ -209,14 +209,15 @@ def measure(frameworks, threads, dtype, rounds, reps, stat):
                     r = workers[fw].ask(str(i))
                     if "rate" in r:
                         best[fw][i] = max(best[fw].get(i, 0.0), r["rate"])
-        if "tinytf" in live:
-            time.sleep(SETTLE_S)
-            r = workers["tinytf"].ask("peak")
-            # The best round's probe, as for the GEMMs: a busy moment (a peer's
-            # threads still spinning) once read a 2-thread peak of 118.
-            info["isa"] = r.get("isa", "?")
-            for key in ("peak", "sustained"):
-                info[key] = max(info.get(key, 0.0), r.get(key, 0.0))
+            # The probe once a round, the best kept, as for the GEMMs: taken once
+            # after all rounds, a busy moment (a peer's threads still spinning)
+            # read a 2-thread peak of 118 twice.
+            if "tinytf" in live:
+                time.sleep(SETTLE_S)
+                r = workers["tinytf"].ask("peak")
+                info["isa"] = r.get("isa", "?")
+                for key in ("peak", "sustained"):
+                    info[key] = max(info.get(key, 0.0), r.get(key, 0.0))
     finally:
         for w in workers.values():
             w.close()
