@@ -196,14 +196,16 @@ Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const
 
 // Large products on all threads: each thread takes its own rows of C, packs
 // its rows of A, and the threads share every packed block of B (BLIS' way).
-// With items of their own (below), each packed its own copy of the B block
-// of its columns and the A block of its rows: on 2 threads a 1024^3 product
-// packed twice as much per flop as on one. The rows of a thread must fit one
-// A block (mc) and be at least two tiles (narrow strips would change nr).
+// With items of their own (below), each thread packs its own copy of the B
+// blocks of its columns, so n threads pack B n times. On 2 threads, 512^3 to
+// 2048^3 ran 7-10% faster shared than in two items per thread, and within 3%
+// of one item per thread (paired runs); sharing is for more cores. The rows
+// of a thread must fit one A block (mc) and be at least two tiles (narrow
+// strips would change nr).
 template <typename T>
 bool use_team(const Problem<T>& p, int64_t parts, const Blocking& bl) {
   if (parts < 2 || parts != num_threads() || !p.pack_b) return false;
-  // Below 512 rows or columns the items' balance mattered more (256^3 on 2 threads: 12% slower shared).
+  // Below 512 rows or columns, sharing was slower (2 threads: 256^3 25%, 448^3 15%, against one item each).
   if (p.M < 512 || p.N < 512 || p.K < 256) return false;
   auto [r0, r1] = split_range(p.M, bl.mr, parts, 0);
   return r1 - r0 >= 2 * bl.mr && (p.M + parts - 1) / parts + bl.mr <= bl.mc;
