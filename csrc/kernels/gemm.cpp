@@ -100,6 +100,20 @@ double split_balance(int64_t n, int64_t step, int64_t parts) {
   return double(n) / double(parts * std::max<int64_t>(worst, 1));
 }
 
+// Rows [0, M) of C cut in `groups` for threads (split_rows: range g): in whole tiles (mr) when
+// that shares them within 2%, otherwise in runs of 4 rows. 128 rows in
+// AVX-512's tiles of 12 went 60 / 68 to 2 threads, the second 13% longer; in
+// fours, 64 / 64 with one 4-row tile each (2 threads, paired runs: 64^3 15%,
+// 32x784x64 7%, 128x784x64 5%, 256^3 2% faster; 2048^3, split 1020 / 1028 in
+// tiles, 1.5% slower in fours). Tiles never change a value (Note [GEMM
+// determinism]).
+int64_t row_step(int64_t M, int64_t groups, const Blocking& bl) {
+  return split_balance(M, bl.mr, groups) >= 0.98 ? bl.mr : 4;
+}
+std::pair<int64_t, int64_t> split_rows(int64_t M, int64_t groups, int64_t g, const Blocking& bl) {
+  return split_range(M, row_step(M, groups, bl), groups, g);
+}
+
 // How many of the `rows` rows, `stride` bytes apart, of a tile of A read in
 // place fall in one set of a 4 KB-periodic L1 (64 sets of 64-byte lines).
 // With all 12 rows of an AVX-512 tile in one set (a 4 KB stride; the L1 has
@@ -129,8 +143,8 @@ void set_packing(Problem<T>& p, const Blocking& bl) {
                         tile_rows_per_l1_set(bl.mr, p.lda * int64_t(sizeof(T))) > 6;
 }
 
-// The items of a threaded GEMM cut C into a grid: gm row groups times gn
-// column groups, on tile boundaries.
+// The items of a threaded GEMM cut C into a grid: gm row groups (split_rows)
+// times gn column groups (in strips of nr).
 struct Grid {
   int64_t gm, gn;
 };
@@ -143,7 +157,7 @@ double grid_balance(Grid g, std::vector<int64_t>& busy, int64_t M, int64_t N, co
   std::fill(busy.begin(), busy.end(), 0);
   int64_t total = 0;
   for (int64_t i = 0; i < g.gm * g.gn; ++i) {
-    auto [r0, r1] = split_range(M, bl.mr, g.gm, i / g.gn);
+    auto [r0, r1] = split_rows(M, g.gm, i / g.gn, bl);
     auto [c0, c1] = split_range(N, bl.nr, g.gn, i % g.gn);
     const int64_t work = (r1 - r0) * (c1 - c0);
     std::pop_heap(busy.begin(), busy.end(), std::greater<>());  // the thread free first
@@ -180,7 +194,7 @@ Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const
     if (balance < 0.9 * best_balance) continue;
     double b_passes = 0, a_passes = 0;
     for (int64_t r = 0; r < g.gm; ++r) {
-      auto [r0, r1] = split_range(M, bl.mr, g.gm, r);
+      auto [r0, r1] = split_rows(M, g.gm, r, bl);
       if (pack_b && r1 > r0) b_passes += pack_a ? double((r1 - r0 + bl.mc - 1) / bl.mc) : 1.0;
     }
     for (int64_t c = 0; c < g.gn; ++c) {
@@ -207,7 +221,7 @@ bool use_team(const Problem<T>& p, int64_t parts, const Blocking& bl) {
   if (parts < 2 || parts != num_threads() || !p.pack_b) return false;
   // Below 512 rows or columns, sharing was slower (2 threads: 256^3 25%, 448^3 15%, against one item each).
   if (p.M < 512 || p.N < 512 || p.K < 256) return false;
-  auto [r0, r1] = split_range(p.M, bl.mr, parts, 0);
+  auto [r0, r1] = split_rows(p.M, parts, 0, bl);
   return r1 - r0 >= 2 * bl.mr && (p.M + parts - 1) / parts + bl.mr <= bl.mc;
 }
 
@@ -232,14 +246,14 @@ void gemm_team(const Problem<T>& p, const Blocking& bl, BlockFn<T> fn, std::atom
     if (out_of_memory) return;
     if (n != planned) {  // a smaller team than asked for (OMP_THREAD_LIMIT): rows without sharing
       for (int64_t part = t; part < planned; part += n) {
-        auto [r0, r1] = split_range(p.M, bl.mr, planned, part);
+        auto [r0, r1] = split_rows(p.M, planned, part, bl);
         fn(p, r0, r1, 0, p.N, ws);
       }
       return;
     }
     const TeamB<T> team{{shared, shared + bl.kc * bl.nc}, t, n};
     ws.team = &team;
-    auto [r0, r1] = split_range(p.M, bl.mr, n, t);
+    auto [r0, r1] = split_rows(p.M, n, t, bl);
     fn(p, r0, r1, 0, p.N, ws);
   });
 }
@@ -271,7 +285,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   if (narrow) set_packing(q, bl);
 
   // Threads: only when each gets enough work to pay for waking it; C is split
-  // on tile boundaries (below).
+  // as below.
   const double work = double(M) * double(N) * double(std::max<int64_t>(K, 1));
   int64_t parts = in_parallel_region() ? 1 : std::min<int64_t>(num_threads(), int64_t(work / kGemmMinWorkPerThread));
   parts = std::max<int64_t>(parts, 1);
@@ -290,8 +304,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // two, 256^3, 320^3 and 384^3 ran 8-14% slower on 2 threads, 256x1024x256
   // 8%, 784x32x64 A^T B 6%, 6272x288x64 3% (paired runs on the AVX-512
   // EPYC), and none of them gained. (Four items per thread were slower still
-  // on every shape.) Items are whole tiles; which thread runs one does not
-  // change its values.
+  // on every shape.) Which thread runs an item does not change its values.
   const int64_t items_per_thread = work / double(parts) >= kGemmLongWorkPerThread ? 2 : 1;
   const int64_t items = parts > 1 ? parts * items_per_thread : 1;
   // Items cut C into a grid of row and column groups (choose_grid); the
@@ -300,11 +313,10 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   // in rows than in its 8 column strips, each reading all of x).
   Grid grid{items, 1};
   if (items > 1 && !narrow) {
-    const double bm = split_balance(M, bl.mr, items), bn = split_balance(N, bl.nr, items);
+    const double bm = split_balance(M, row_step(M, items, bl), items), bn = split_balance(N, bl.nr, items);
     const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
     grid = choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl, p.pack_a, p.pack_b);
   }
-  const int64_t row_step = narrow ? bl.nr : bl.mr;  // narrow: C's rows are q's columns
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   parallel_items(items, [&](int64_t i) {
@@ -315,7 +327,8 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
       out_of_memory = true;
       return;
     }
-    auto [r0, r1] = split_range(M, row_step, grid.gm, i / grid.gn);
+    // narrow: C's rows are q's columns
+    auto [r0, r1] = narrow ? split_range(M, bl.nr, grid.gm, i / grid.gn) : split_rows(M, grid.gm, i / grid.gn, bl);
     auto [c0, c1] = split_range(N, bl.nr, grid.gn, i % grid.gn);
     if (r0 >= r1 || c0 >= c1) return;
     if (narrow) narrow_fn<T>(ks)(p, q, r0, r1, ws);
