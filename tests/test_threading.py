@@ -58,4 +58,3 @@ def test_training_gives_the_same_weights_for_any_thread_count(threads, restore_t
         m.fit(x, y, batch_size=64, epochs=2, verbose=0)
         weights.append([v.tobytes() for v in m.get_weights()])
     assert weights[0] == weights[1]
-

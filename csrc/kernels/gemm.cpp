@@ -100,12 +100,12 @@ double split_balance(int64_t n, int64_t step, int64_t parts) {
   return double(n) / double(parts * std::max<int64_t>(worst, 1));
 }
 
-// Rows [0, M) of C cut in `groups` for threads (split_rows: range g): in whole tiles (mr) when
-// that shares them within 2%, otherwise in runs of 4 rows. 128 rows in
+// The step in which threads split the rows [0, M) of C in `groups`: whole
+// tiles (mr) when they share the rows within 2%, otherwise 4 rows. 128 rows in
 // AVX-512's tiles of 12 went 60 / 68 to 2 threads, the second 13% longer; in
 // fours, 64 / 64 with one 4-row tile each (2 threads, paired runs: 64^3 15%,
-// 32x784x64 7%, 128x784x64 5%, 256^3 2% faster; 2048^3, split 1020 / 1028 in
-// tiles, 1.5% slower in fours). Tiles never change a value (Note [GEMM
+// 32x784x64 12%, 256^3 4%, 128x784x64 3% faster; 2048^3, split 1020 / 1028
+// in tiles, 1.5% slower in fours). Tiles never change a value (Note [GEMM
 // determinism]).
 int64_t row_step(int64_t M, int64_t groups, const Blocking& bl) {
   return split_balance(M, bl.mr, groups) >= 0.98 ? bl.mr : 4;
@@ -155,9 +155,10 @@ struct Grid {
 // GEMM on 16 threads weighs its 32 items without a scan per item.
 double grid_balance(Grid g, std::vector<int64_t>& busy, int64_t M, int64_t N, const Blocking& bl) {
   std::fill(busy.begin(), busy.end(), 0);
+  const int64_t step = row_step(M, g.gm, bl);
   int64_t total = 0;
   for (int64_t i = 0; i < g.gm * g.gn; ++i) {
-    auto [r0, r1] = split_rows(M, g.gm, i / g.gn, bl);
+    auto [r0, r1] = split_range(M, step, g.gm, i / g.gn);
     auto [c0, c1] = split_range(N, bl.nr, g.gn, i % g.gn);
     const int64_t work = (r1 - r0) * (c1 - c0);
     std::pop_heap(busy.begin(), busy.end(), std::greater<>());  // the thread free first
@@ -193,8 +194,9 @@ Grid choose_grid(Grid cut, int64_t parts, int64_t M, int64_t N, int64_t K, const
   for (auto [g, balance] : grids) {
     if (balance < 0.9 * best_balance) continue;
     double b_passes = 0, a_passes = 0;
+    const int64_t step = row_step(M, g.gm, bl);
     for (int64_t r = 0; r < g.gm; ++r) {
-      auto [r0, r1] = split_rows(M, g.gm, r, bl);
+      auto [r0, r1] = split_range(M, step, g.gm, r);
       if (pack_b && r1 > r0) b_passes += pack_a ? double((r1 - r0 + bl.mc - 1) / bl.mc) : 1.0;
     }
     for (int64_t c = 0; c < g.gn; ++c) {
@@ -317,6 +319,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
     const bool split_m = M >= N ? bm >= 0.9 * bn : 0.9 * bm > bn;
     grid = choose_grid(split_m ? Grid{items, 1} : Grid{1, items}, parts, M, N, K, bl, p.pack_a, p.pack_b);
   }
+  const int64_t step = narrow ? bl.nr : row_step(M, grid.gm, bl);  // narrow: C's rows are q's columns
   // Through parallel_items even for one item: it also sets the floating-point
   // state kernels run in, which must not depend on the thread count.
   parallel_items(items, [&](int64_t i) {
@@ -327,8 +330,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
       out_of_memory = true;
       return;
     }
-    // narrow: C's rows are q's columns
-    auto [r0, r1] = narrow ? split_range(M, bl.nr, grid.gm, i / grid.gn) : split_rows(M, grid.gm, i / grid.gn, bl);
+    auto [r0, r1] = split_range(M, step, grid.gm, i / grid.gn);
     auto [c0, c1] = split_range(N, bl.nr, grid.gn, i % grid.gn);
     if (r0 >= r1 || c0 >= c1) return;
     if (narrow) narrow_fn<T>(ks)(p, q, r0, r1, ws);
