@@ -1,5 +1,6 @@
 """Foundation: tensor storage, views, numpy interop, lifetimes, dtypes, errors."""
 import gc
+import sys
 
 import numpy as np
 import pytest
@@ -82,6 +83,14 @@ def test_views_keep_the_storage_of_a_dropped_tensor_alive():
 def test_storage_is_64_byte_aligned():
     for n in [1, 3, 17, 1000]:
         assert core_of(tf.zeros([n])).data_ptr % 64 == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux's")
+def test_storage_from_4_mb_is_2_mb_aligned_for_huge_pages():
+    for shape in [[1024, 1024], [1024, 1025], [3, 1000, 1000]]:  # 4 MiB, 4 MiB + 4 KiB, 11.4 MiB
+        t = tf.fill(shape, 2.5)
+        assert core_of(t).data_ptr % (2 << 20) == 0
+        np.testing.assert_array_equal(t.numpy(), np.full(shape, 2.5, np.float32))
 
 
 # --- numpy interop -------------------------------------------------------------

@@ -8,6 +8,10 @@
 
 #include "check.h"
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace tt {
 namespace {
 
@@ -32,7 +36,7 @@ struct CachingAllocator {
       }
       ++fresh;
     }
-    void* p = std::aligned_alloc(kAlignment, bytes);
+    void* p = aligned_block(bytes);
     if (!p) throw memory_error("tinytf: failed to allocate " + std::to_string(bytes) + " bytes");
     return p;
   }
@@ -70,6 +74,21 @@ size_t round_up(size_t n) { return (n + kAlignment - 1) / kAlignment * kAlignmen
 Storage::~Storage() {
   if (cached) allocator().put(data, round_up(nbytes ? nbytes : 1));
   else if (release) release();
+}
+
+void* aligned_block(size_t bytes) {
+#ifdef __linux__
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (bytes >= 2 * kHugePage) {
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    // Only the huge pages the block fills: the tail stays in small pages, so
+    // no memory is spent on the rounding. Advice: where THP is off, nothing changes.
+    if (p) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+    return p;
+  }
+#endif
+  return std::aligned_alloc(kAlignment, bytes);
 }
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {

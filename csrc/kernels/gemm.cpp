@@ -15,6 +15,7 @@
 
 #include "../core/cpu.h"
 #include "../core/parallel.h"
+#include "../core/storage.h"
 #include "gemm_impl.h"
 
 namespace tt::kernels {
@@ -51,7 +52,7 @@ struct Buffer {
     need = (need + 63) / 64 * 64;
     if (bytes < need) {
       std::free(p);
-      p = std::aligned_alloc(64, need);
+      p = aligned_block(need);
       bytes = p ? need : 0;
       if (!p) throw memory_error("gemm: cannot allocate " + std::to_string(need) + " bytes of pack buffers");
     }
