@@ -365,7 +365,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
             int64_t sb;
             if (p.pack_b || cols < NR) b = bbuf + (jr - jc) * kc, sb = NR;
             else b = p.B + pc * p.ldb + jr, sb = p.ldb;
-            // The tile after this one: the next strip, else the next tile's first.
+            // The tile the next call writes: the next strip of these rows, else the
+            // first strip of the next rows.
             const T* const c_next = jr + NR < jc + nc  ? p.C + ir * p.ldc + jr + NR
                                     : ir + MR < ic + mc ? p.C + (ir + MR) * p.ldc + jc
                                                         : nullptr;
