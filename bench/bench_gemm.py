@@ -22,6 +22,7 @@ the others through their usual eager calls; every call returns a new output.
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -202,9 +203,12 @@ def measure(frameworks, threads, dtype, rounds, reps, stat):
             else:
                 info[fw] = f"{fw} {r['version']}"
                 live.append(fw)
+        order = random.Random(0)
         for _ in range(rounds):
             for i in range(len(shapes())):
-                for fw in live:
+                # A new order for each shape and round: whichever library runs
+                # first after the pause may meet the cores at a higher clock.
+                for fw in order.sample(live, len(live)):
                     time.sleep(SETTLE_S)
                     r = workers[fw].ask(str(i))
                     if "rate" in r:
