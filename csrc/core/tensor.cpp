@@ -32,13 +32,13 @@ Shape contiguous_strides(const Shape& shape) {
   return s;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+Tensor Tensor::empty(Shape shape, DType dtype) {
   int64_t n = checked_numel(shape, itemsize(dtype));
   Tensor t;
   t.storage = Storage::allocate(size_t(n) * itemsize(dtype));
   t.dtype = dtype;
-  t.shape = shape;
   t.strides = contiguous_strides(shape);
+  t.shape = std::move(shape);
   return t;
 }
 

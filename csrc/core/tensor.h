@@ -24,7 +24,7 @@ struct Tensor {
   Shape shape, strides;
   int64_t offset = 0;
 
-  static Tensor empty(const Shape& shape, DType dtype);
+  static Tensor empty(Shape shape, DType dtype);
   static Tensor zeros(const Shape& shape, DType dtype);
 
   int ndim() const { return int(shape.size()); }

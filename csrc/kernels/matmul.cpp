@@ -86,10 +86,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
            (ta || tb) ? " (after transposition)" : "");
   const Shape batch = broadcast_shapes(Shape(a.shape.begin(), a.shape.end() - 2),
                                        Shape(b.shape.begin(), b.shape.end() - 2), "matmul");
-  Shape out_shape = batch;
+  Shape out_shape;
+  out_shape.reserve(batch.size() + 2);
+  out_shape.insert(out_shape.end(), batch.begin(), batch.end());
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = Tensor::empty(out_shape, a.dtype);
+  Tensor out = Tensor::empty(std::move(out_shape), a.dtype);
   const int64_t nbatch = out.numel() == 0 ? 0 : out.numel() / (M * N);
   if (nbatch == 0) return out;
   Tensor a_copy, b_copy;
