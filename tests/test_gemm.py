@@ -2,8 +2,8 @@
 
 Every ISA path the CPU can run is checked (scalar, AVX2, AVX-512), and results
 must be bitwise identical for 1 and 2 threads. Sizes cross every tile and
-cache-block boundary of every ISA (mr 4/6/12, nr up to 32, kc 128..384,
-mc 1024/1032/2064, nc 256/512).
+cache-block boundary of every ISA (mr 4/6/12, nr up to 32, kc 128..384 and
+1024 for C of 512 columns or more, mc 1024/1032/2064, nc 256/512).
 """
 import itertools
 
@@ -67,6 +67,7 @@ SHAPES = [  # (M, K, N)
     (1, 1, 1), (0, 5, 3), (4, 0, 3), (3, 5, 0), (1, 7, 33), (13, 1, 17), (2, 3, 5),
     (12, 16, 32), (13, 17, 31), (7, 29, 65), (25, 11, 48), (37, 131, 97),
     (97, 389, 23),  # K > kc of every ISA: several passes over C
+    (14, 1100, 530),  # C of 512 columns or more: deeper passes (pass_depth), still several
     (1, 389, 97), (1, 40, 300),  # one row: wide strips (2 and 4 strips wide), several passes, narrow edges
     (45, 131, 10), (33, 64, 16),  # C at most one vector wide: computed transposed
 ]
@@ -226,7 +227,7 @@ def test_large_products_share_packed_b_between_threads(isa, threads):
     rng = np.random.default_rng(16)
     for (M, K, N), ta, tb in [((530, 260, 540), False, False), ((530, 260, 540), True, False),
                               ((530, 260, 540), False, True), ((613, 800, 1100), False, False),
-                              ((613, 800, 1100), True, True)]:
+                              ((613, 800, 1100), True, True), ((530, 1100, 540), False, False)]:
         for dtype in DTYPES:
             A = rand(rng, (K, M) if ta else (M, K), dtype)
             B = rand(rng, (N, K) if tb else (K, N), dtype)
@@ -242,7 +243,7 @@ def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # strips than a batch, but every element must keep its FMA chain.
     rng = np.random.default_rng(8)
     for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97),
-                                                                    (40, 64, 10), (40, 500, 8)],
+                                                                    (40, 64, 10), (40, 500, 8), (13, 1100, 530)],
                                                       (False, True), (False, True)):
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)

@@ -60,12 +60,12 @@ struct Buffer {
   }
 };
 
-// Pack buffers: one per thread.
+// Pack buffers: one per thread, for the deepest passes (kc_wide >= kc).
 template <typename T>
 Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
   thread_local Buffer buf;
-  const size_t a_bytes = pack_a ? (size_t(bl.mc * bl.kc) * sizeof(T) + 63) / 64 * 64 : 0;
-  char* base = buf.at_least(a_bytes + size_t(bl.kc * bl.nc) * sizeof(T));
+  const size_t a_bytes = pack_a ? (size_t(bl.mc * bl.kc_wide) * sizeof(T) + 63) / 64 * 64 : 0;
+  char* base = buf.at_least(a_bytes + size_t(bl.kc_wide * bl.nc) * sizeof(T));
   return {pack_a ? reinterpret_cast<T*>(base) : nullptr, reinterpret_cast<T*>(base + a_bytes)};
 }
 
@@ -73,7 +73,7 @@ Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
 template <typename T>
 T* team_b_buffers(const Blocking& bl) {
   thread_local Buffer buf;
-  return reinterpret_cast<T*>(buf.at_least(2 * size_t(bl.kc * bl.nc) * sizeof(T)));
+  return reinterpret_cast<T*>(buf.at_least(2 * size_t(bl.kc_wide * bl.nc) * sizeof(T)));
 }
 
 bool in_parallel_region() {
@@ -255,7 +255,7 @@ void gemm_team(const Problem<T>& p, const Blocking& bl, BlockFn<T> fn, std::atom
       }
       return;
     }
-    const TeamB<T> team{{shared, shared + bl.kc * bl.nc}, t, n};
+    const TeamB<T> team{{shared, shared + bl.kc_wide * bl.nc}, t, n};
     ws.team = &team;
     auto [r0, r1] = split_rows(p.M, n, t, bl);
     fn(p, r0, r1, 0, p.N, ws);

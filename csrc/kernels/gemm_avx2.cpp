@@ -15,7 +15,7 @@ struct Avx2<float> {
   using T = float;
   using V = __m256;
   static constexpr int W = 8;
-  static constexpr Blocking blocking{6, 16, W, 256, 1032, 256};
+  static constexpr Blocking blocking{6, 16, W, 256, 256, 1032, 256};
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(T x) { return _mm256_set1_ps(x); }
   static V load(const T* p) { return _mm256_loadu_ps(p); }
@@ -63,7 +63,7 @@ struct Avx2<double> {
   using T = double;
   using V = __m256d;
   static constexpr int W = 4;
-  static constexpr Blocking blocking{6, 8, W, 128, 1032, 256};
+  static constexpr Blocking blocking{6, 8, W, 128, 128, 1032, 256};
   static V zero() { return _mm256_setzero_pd(); }
   static V set1(T x) { return _mm256_set1_pd(x); }
   static V load(const T* p) { return _mm256_loadu_pd(p); }

@@ -19,10 +19,11 @@ struct Avx512<float> {
   using T = float;
   using V = __m512;
   static constexpr int W = 16;
-  // A micro-panel 12 x 384 floats = 18 KB (L1 48 KB); B block 384 x 512 = 768 KB (L2 2 MB).
-  // mc: a multiple of mr covering 2048 rows, so B is packed once up to M = 2064 (every ISA's mc
-  // covers a power of two: with 2040, 2048^3 packed all of B twice, 1.5% of its time on 1 thread).
-  static constexpr Blocking blocking{12, 32, W, 384, 2064, 512};
+  // A micro-panel 12 x 384 floats = 18 KB (L1 32-48 KB); B block 384 x 512 = 768 KB (L2 1-2 MB);
+  // wide C: 1024 deep (pass_depth). mc: a multiple of mr covering 2048 rows, so B is packed once
+  // up to M = 2064 (every ISA's mc covers a power of two: with 2040, 2048^3 packed all of B
+  // twice, 1.5% of its time on 1 thread).
+  static constexpr Blocking blocking{12, 32, W, 384, 1024, 2064, 512};
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(T x) { return _mm512_set1_ps(x); }
   static V load(const T* p) { return _mm512_loadu_ps(p); }
@@ -70,7 +71,7 @@ struct Avx512<double> {
   using T = double;
   using V = __m512d;
   static constexpr int W = 8;
-  static constexpr Blocking blocking{12, 16, W, 192, 2064, 512};
+  static constexpr Blocking blocking{12, 16, W, 192, 512, 2064, 512};
   static V zero() { return _mm512_setzero_pd(); }
   static V set1(T x) { return _mm512_set1_pd(x); }
   static V load(const T* p) { return _mm512_loadu_pd(p); }

@@ -297,6 +297,7 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   constexpr Blocking bl = S::blocking;
   constexpr int MR = bl.mr;
   static_assert(bl.nc % (4 * bl.nr) == 0, "packed B blocks hold whole wide strips");
+  static_assert(bl.kc_wide >= bl.kc, "pack buffers are sized for kc_wide");
   const bool row_a = !p.ta && !p.pack_a;  // A read in place, row by row
   const int wide = row_a && m1 - m0 == 1 ? (n1 - n0 >= 4 * bl.nr ? 4 : n1 - n0 > bl.nr ? 2 : 1) : 1;
   constexpr int kTallest = powers_below(MR);
@@ -306,8 +307,8 @@ void gemm_block(const Problem<typename S::T>& p, int64_t m0, int64_t m1, int64_t
   const int NR = wide * bl.nr;
 
   // Blocks of equal size (not full ones and a ragged rest). kc depends on K
-  // alone: it fixes where the FMA chains are cut (Note [GEMM determinism]).
-  const int64_t kc_step = even_block(p.K, bl.kc, 1);
+  // and N alone: it fixes where the FMA chains are cut (Note [GEMM determinism]).
+  const int64_t kc_step = even_block(p.K, pass_depth(bl, p.N), 1);
   // Blocks of rows only matter when A is packed (its buffer holds mc x kc).
   const int64_t mc_step = p.pack_a ? even_block(m1 - m0, bl.mc, MR) : m1 - m0;
   const int64_t nc_step = even_block(n1 - n0, bl.nc, NR);

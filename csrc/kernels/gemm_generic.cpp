@@ -16,7 +16,7 @@ struct Generic {
   typedef T V __attribute__((vector_size(16)));
   // 4 x 2 vectors: 8 accumulators fit SSE2's 16 registers with the 2-operand
   // instructions' copies.
-  static constexpr Blocking blocking{4, 2 * W, W, 256, 1024, 256};
+  static constexpr Blocking blocking{4, 2 * W, W, 256, 256, 1024, 256};
 
   static V set1(T s) {
     V r;
