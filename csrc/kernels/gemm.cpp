@@ -60,12 +60,15 @@ struct Buffer {
   }
 };
 
-// Pack buffers: one per thread, for the deepest passes (kc_wide >= kc).
+// Elements of one packed B block, for the deepest passes (kc_wide >= kc).
+size_t b_block_size(const Blocking& bl) { return size_t(bl.kc_wide * bl.nc); }
+
+// Pack buffers: one per thread.
 template <typename T>
 Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
   thread_local Buffer buf;
   const size_t a_bytes = pack_a ? (size_t(bl.mc * bl.kc_wide) * sizeof(T) + 63) / 64 * 64 : 0;
-  char* base = buf.at_least(a_bytes + size_t(bl.kc_wide * bl.nc) * sizeof(T));
+  char* base = buf.at_least(a_bytes + b_block_size(bl) * sizeof(T));
   return {pack_a ? reinterpret_cast<T*>(base) : nullptr, reinterpret_cast<T*>(base + a_bytes)};
 }
 
@@ -73,7 +76,7 @@ Workspace<T> thread_workspace(const Blocking& bl, bool pack_a) {
 template <typename T>
 T* team_b_buffers(const Blocking& bl) {
   thread_local Buffer buf;
-  return reinterpret_cast<T*>(buf.at_least(2 * size_t(bl.kc_wide * bl.nc) * sizeof(T)));
+  return reinterpret_cast<T*>(buf.at_least(2 * b_block_size(bl) * sizeof(T)));
 }
 
 bool in_parallel_region() {
@@ -255,7 +258,7 @@ void gemm_team(const Problem<T>& p, const Blocking& bl, BlockFn<T> fn, std::atom
       }
       return;
     }
-    const TeamB<T> team{{shared, shared + bl.kc_wide * bl.nc}, t, n};
+    const TeamB<T> team{{shared, shared + b_block_size(bl)}, t, n};
     ws.team = &team;
     auto [r0, r1] = split_rows(p.M, n, t, bl);
     fn(p, r0, r1, 0, p.N, ws);
@@ -284,7 +287,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
   set_packing(p, bl);
   // A C at most one vector wide is computed transposed (gemm_narrow) when
   // that fills at least one whole strip.
-  const bool narrow = N <= bl.w && M >= bl.nr && (beta == T(0) || K <= bl.kc);
+  const bool narrow = N <= bl.w && M >= bl.nr && (beta == T(0) || K <= pass_depth(bl, N));
   Problem<T> q;  // set only when narrow: filling it cost 5% of a one-tile GEMM
   if (narrow) {
     q = {!tb, !ta, N, M, K, alpha, B, ldb, A, lda, T(0), nullptr, M, nullptr, Act::none, false, false};
