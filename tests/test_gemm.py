@@ -147,11 +147,14 @@ def test_gemm_strided_operands_stay_in_bounds(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gemm_leading_dims_of_2kb_and_4kb(isa, dtype):
-    # Row strides of 2 or 4 KB make operands packed (cache-set conflicts),
-    # A as stored too when its tiles are tall enough to conflict (AVX-512, 4 KB).
+def test_gemm_leading_dims_of_1kb_2kb_and_4kb(isa, dtype):
+    # Row strides of 1, 2 or 4 KB (cache-set conflicts) make B packed or read
+    # in place depending on the stride, the rows of C and the ISA (one strip
+    # of rows, 9 here, never packs it), and A as stored packed when its tiles
+    # are tall enough to conflict (AVX-512, 4 KB).
     rng = np.random.default_rng(13)
-    for nbytes, (M, K, N), ta in itertools.product((2048, 4096), [(77, 70, 45), (29, 400, 70)], (False, True)):
+    shapes = [(77, 70, 45), (29, 400, 70), (9, 90, 40)]
+    for nbytes, (M, K, N), ta in itertools.product((1024, 2048, 4096), shapes, (False, True)):
         unit = nbytes // np.dtype(dtype).itemsize
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B = rand(rng, (K, N), dtype)

@@ -134,18 +134,33 @@ int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
 // Packing copies an operand block into micro-panels: it costs a pass over
 // the block and saves strided loads in every reuse, and cache-set conflicts
 // when a row stride is a multiple of 1 KB (the kc rows a micro-kernel reads
-// then fall in at most 1/16 of the L1 sets; 4 KB was the test until the
-// LSTM's weight gradients, B rows of 1 KB, ran at 70% of the packed speed on
-// an AMD EPYC). B is reused by each row strip of C, A by each column strip.
-// Tuned on the training shapes and squares (bench/cpp/bench_gemm). B^T must
-// always be packed.
+// then fall in at most 1/16 of the L1 sets). B is reused by each row strip
+// of C, A by each column strip. B^T must always be packed.
+//
+// B as stored is packed for 256 rows of C or more. For fewer, its conflicts
+// can cost less than a pass over B that few row strips reuse, and none
+// reuses it when C is a single strip of rows: unpacked, 1x1024x1024 ran
+// 2.1x as fast, 8x1024x1024 1.7x (AVX-512 EPYC, 1 and 2 threads). Beyond
+// that, B is packed when its rows alias and
+// - every row falls in one set (4 KB): unpacked, 24 to 40 rows x 1024 x 1024
+//   swung between 0.84x and 1.5x with the number of rows;
+// - or A^T is read in place, for 64 rows or more: its k-strided rows share
+//   the same sets (the LSTM's weight gradients, 128x5120x256 A^T B, B rows of
+//   1 KB, ran 5-8% slower unpacked; 32x5120x256 1.15x as fast);
+// - or a row of a strip is less than a 128-byte line pair (AVX2: forced on
+//   the EPYC, unpacked ran 0.67-0.83x as fast).
+// Otherwise unpacked ran 1.03-1.24x as fast: 32x784x256 1.17x, 16x256x256
+// 1.24x, 64x512x512 1.04-1.09x, 192x512x512 1.03-1.05x, doubles likewise.
+// Tuned on these, the training shapes and squares (bench/cpp/bench_gemm).
 template <typename T>
 void set_packing(Problem<T>& p, const Blocking& bl) {
   const auto aliasing = [](int64_t ld) { return gemm_ld_aliases(ld, sizeof(T)); };
-  p.pack_b = p.tb || p.M >= 256 || (p.K >= 64 && aliasing(p.ldb));
   p.pack_a = p.ta ? p.M >= 64 && p.K >= 64 && (p.N >= 1024 || aliasing(p.lda))
                   : p.M >= bl.mr && p.K >= 64 && p.N >= 64 &&
                         tile_rows_per_l1_set(bl.mr, p.lda * int64_t(sizeof(T))) > 6;
+  const bool b_conflicts = aliasing(p.ldb) && (p.ldb * int64_t(sizeof(T)) % 4096 == 0 ||
+                                               (p.ta && !p.pack_a && p.M >= 64) || bl.nr * sizeof(T) < 128);
+  p.pack_b = p.tb || p.M >= 256 || (p.M > bl.mr && p.K >= 64 && b_conflicts);
 }
 
 // The items of a threaded GEMM cut C into a grid: gm row groups (split_rows)
