@@ -1,7 +1,7 @@
 """GEMM throughput of tinytf against numpy (OpenBLAS), PyTorch and TensorFlow.
 
     PYTHONPATH=python python3 bench/bench_gemm.py [--threads 1,2] [--rounds 3] [--stat median|best] [--f64]
-        [--shapes squares,training,lstm]
+        [--shapes squares,training,lstm,dense]
 
 Each framework runs in its own worker process (so thread settings and OpenMP
 runtimes never meet), on the same inputs (same seed, same values), at each
@@ -51,7 +51,16 @@ LSTM = [
     (64, 5120, 256, True, False, "LSTM dU = h^T dz"),
     (5120, 256, 128, False, True, "LSTM dx = dz W^T"),
 ]
-SETS = {"squares": [(n, n, n, False, False, f"square {n}") for n in SQUARES], "training": TRAINING, "lstm": LSTM}
+# Wider Dense layers (rows of B 1 to 4 KB apart), one sample and small batches.
+DENSE = [
+    (1, 784, 256, False, False, "Dense 784->256, one sample"),
+    (32, 784, 256, False, False, "Dense 784->256, batch 32"),
+    (1, 1024, 1024, False, False, "Dense 1024->1024, one sample"),
+    (32, 512, 512, False, False, "Dense 512->512, batch 32"),
+    (128, 512, 512, False, False, "Dense 512->512, batch 128"),
+]
+SETS = {"squares": [(n, n, n, False, False, f"square {n}") for n in SQUARES], "training": TRAINING, "lstm": LSTM,
+        "dense": DENSE}
 selected = ["squares", "training"]  # --shapes
 
 
