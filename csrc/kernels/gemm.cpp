@@ -142,15 +142,19 @@ int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
 // reuses it when C is a single strip of rows: unpacked, 1x1024x1024 ran
 // 2.1x as fast, 8x1024x1024 1.7x (AVX-512 EPYC, 1 and 2 threads). Beyond
 // that, B is packed when its rows alias and
-// - every row falls in one set (4 KB): unpacked, 24 to 40 rows x 1024 x 1024
-//   swung between 0.84x and 1.5x with the number of rows;
+// - every row falls in one set (4 KB): unpacked on 2 threads, 24 to 40 rows
+//   x 1024 x 1024 swung between 0.84x and 1.5x with the number of rows, and
+//   32x2048x2048 ran 0.68x;
 // - or A^T is read in place, for 64 rows or more: its k-strided rows share
 //   the same sets (the LSTM's weight gradients, 128x5120x256 A^T B, B rows of
 //   1 KB, ran 5-8% slower unpacked; 32x5120x256 1.15x as fast);
 // - or a row of a strip is less than a 128-byte line pair (AVX2: forced on
 //   the EPYC, unpacked ran 0.67-0.83x as fast).
-// Otherwise unpacked ran 1.03-1.24x as fast: 32x784x256 1.17x, 16x256x256
-// 1.24x, 64x512x512 1.04-1.09x, 192x512x512 1.03-1.05x, doubles likewise.
+// Otherwise unpacked ran 1.03-1.26x as fast: 32x784x256 1.10-1.17x,
+// 16x256x256 1.24-1.26x, 64x512x512 1.04-1.09x, 192x512x512 1.03-1.05x,
+// doubles likewise. The one loss, 32x64x256 and 64x64x256 on 2 threads
+// (0.87x, 0.92x; 1.14x, 1.04x on one), comes from choose_grid cutting them
+// in rows once B costs no pass.
 // Tuned on these, the training shapes and squares (bench/cpp/bench_gemm).
 template <typename T>
 void set_packing(Problem<T>& p, const Blocking& bl) {
