@@ -69,6 +69,7 @@ SHAPES = [  # (M, K, N)
     (97, 389, 23),  # K > kc of every ISA: several passes over C
     (14, 1100, 530),  # C of 512 columns or more: deeper passes (pass_depth), still several
     (1, 389, 97), (1, 40, 300),  # one row: wide strips (2 and 4 strips wide), several passes, narrow edges
+    (1, 1100, 300), (1, 300, 1030), (1, 0, 260),  # one wide row (gemm_row): passes, k and column tails, two sweeps
     (45, 131, 10), (33, 64, 16),  # C at most one vector wide: computed transposed
 ]
 
@@ -89,7 +90,7 @@ def test_gemm_all_transpositions_and_sizes(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_beta_zero_never_reads_c(isa, dtype):
     rng = np.random.default_rng(2)
-    for M, K, N in [(5, 7, 3), (40, 400, 70), (3, 0, 4), (40, 400, 7)]:
+    for M, K, N in [(5, 7, 3), (40, 400, 70), (3, 0, 4), (40, 400, 7), (1, 300, 1030)]:
         A, B = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype)
         C = np.full((M, N), np.nan, dtype)
         _core.gemm(False, False, 1.0, core(A), core(B), 0.0, core(C))
@@ -100,8 +101,8 @@ def test_gemm_beta_zero_never_reads_c(isa, dtype):
 def test_gemm_bias_and_every_activation(isa, dtype):
     rng = np.random.default_rng(3)
     for act, f in ACTS.items():
-        for (M, K, N), beta in itertools.product([(13, 29, 37), (30, 400, 18), (6, 0, 5), (40, 64, 10), (70, 600, 7)],
-                                                 (0.0, 0.5)):
+        shapes = [(13, 29, 37), (30, 400, 18), (6, 0, 5), (40, 64, 10), (70, 600, 7), (1, 70, 1030), (1, 0, 300)]
+        for (M, K, N), beta in itertools.product(shapes, (0.0, 0.5)):
             A, B, bias = rand(rng, (M, K), dtype), rand(rng, (K, N), dtype), rand(rng, (N,), dtype)
             C0 = rand(rng, (M, N), dtype)
             C = C0.copy() if beta else np.full((M, N), np.nan, dtype)
@@ -246,7 +247,8 @@ def test_one_row_gives_the_bits_it_has_inside_a_batch(isa):
     # strips than a batch, but every element must keep its FMA chain.
     rng = np.random.default_rng(8)
     for dtype, (M, K, N), ta, tb in itertools.product(DTYPES, [(13, 389, 97), (5, 64, 10), (13, 1024, 97),
-                                                                    (40, 64, 10), (40, 500, 8), (13, 1100, 530)],
+                                                                    (40, 64, 10), (40, 500, 8), (13, 1100, 530),
+                                                                    (13, 1100, 300), (5, 70, 1100)],
                                                       (False, True), (False, True)):
         A = rand(rng, (K, M) if ta else (M, K), dtype)
         B, bias = rand(rng, (N, K) if tb else (K, N), dtype), rand(rng, (N,), dtype)
