@@ -188,7 +188,8 @@ def main():
     except ImportError:
         peak = None
     print(f"conv2d float32, SAME, stride 1, with bias; ms, best of {args.rounds} rounds of the {args.stat} of "
-          "repeats; x = best peer time / tinytf time (> 1: tinytf faster)")
+          "repeats; x = best peer time / tinytf time (> 1: tinytf faster); GF/s counts the direct "
+          "convolution's 2*N*H*W*k*k*Cin*Cout per pass (Winograd multiplies less, so it can pass the FMA peak)")
     peers = [fw for fw in frameworks if fw != "tinytf"]
     head = f"{'(N,H,W,Cin,Cout,k)':<24}{'thr':>4} {'mode':<8}" + "".join(f"{LABELS[f]:>12}" for f in frameworks)
     print(head + f"{'tinytf GF/s':>13}{'x':>7}")
