@@ -138,9 +138,9 @@ int64_t tile_rows_per_l1_set(int64_t rows, int64_t stride) {
 // of C, A by each column strip. B^T must always be packed.
 //
 // B as stored is packed for 256 rows of C or more. For fewer, its conflicts
-// can cost less than a pass over B that few row strips reuse, and none
-// reuses it when C is a single strip of rows: unpacked, 1x1024x1024 ran
-// 2.1x as fast, 8x1024x1024 1.7x (AVX-512 EPYC, 1 and 2 threads). Beyond
+// can cost less than a pass over B that few row tiles reuse, and none
+// reuses it when C has at most one tile of rows (mr): unpacked, 1x1024x1024
+// ran 2.1x as fast, 8x1024x1024 1.7x (AVX-512 EPYC, 1 and 2 threads). Beyond
 // that, B is packed when its rows alias and
 // - every row falls in one set (4 KB): unpacked on 2 threads, 24 to 40 rows
 //   x 1024 x 1024 swung between 0.84x and 1.5x with the number of rows, and
