@@ -150,7 +150,7 @@ def test_gemm_strided_operands_stay_in_bounds(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gemm_leading_dims_of_1kb_2kb_and_4kb(isa, dtype):
     # Row strides of 1, 2 or 4 KB (cache-set conflicts) make B packed or read
-    # in place depending on the stride, the rows of C and the ISA (one strip
+    # in place depending on the stride, the rows of C and the ISA (one tile
     # of rows, 9 here, never packs it), and A as stored packed when its tiles
     # are tall enough to conflict (AVX-512, 4 KB).
     rng = np.random.default_rng(13)

@@ -310,12 +310,12 @@ void gemm_row(const Problem<typename S::T>& p, int64_t m, int64_t n0, int64_t n1
   const T* a = p.ta ? p.A + m : p.A + m * p.lda;
   const int64_t sa = p.ta ? p.lda : 1, ldb = p.ldb;
   for (int64_t j0 = n0; j0 < n1; j0 += kRowCols) {
-    const int cols = int(min64(kRowCols, n1 - j0)), full = cols / W, tail = cols % W;
+    const int cols = int(min64(kRowCols, n1 - j0)), full = cols / W, tail = cols % W, nvec = full + (tail > 0);
     T* c = p.C + m * p.ldc + j0;
     int64_t pc = 0;
     do {  // runs once when K == 0: the epilogue still writes beta*C + bias
       const int64_t kc = min64(kc_step, p.K - pc);
-      for (int v = 0; v < full + (tail > 0); ++v) S::store_n(acc + v * W, S::zero(), W);
+      for (int v = 0; v < nvec; ++v) S::store_n(acc + v * W, S::zero(), W);
       const T* b = p.B + pc * ldb + j0;
       int64_t k = 0;
       for (; k + 4 <= kc; k += 4, b += 4 * ldb) {
@@ -335,13 +335,13 @@ void gemm_row(const Problem<typename S::T>& p, int64_t m, int64_t n0, int64_t n1
       }
       for (; k < kc; ++k, b += ldb) {
         const V ak = S::set1(a[(pc + k) * sa]);
-        for (int v = 0; v < full + (tail > 0); ++v) {
+        for (int v = 0; v < nvec; ++v) {
           const int n = v < full ? W : tail;
           S::store_n(acc + v * W, S::fma(ak, S::load_n(b + v * W, n), S::load(acc + v * W)), W);
         }
       }
       const Epilogue<T> e{p.alpha, p.beta, p.bias, p.act, pc == 0, pc + kc >= p.K};
-      for (int v = 0; v < full + (tail > 0); ++v) {
+      for (int v = 0; v < nvec; ++v) {
         const V x = S::load(acc + v * W);
         store_row<S, 1>(&x, c + v * W, p.bias ? p.bias + j0 + v * W : nullptr, v < full ? W : tail, e);
       }
